@@ -1,0 +1,263 @@
+"""The one protocol every store implements, and the records that cross it.
+
+Rules every implementation keeps (the conformance suite in tests/conformance checks them):
+
+* Every write that changes a job's status is conditional on the status it comes from
+  (see ``offload.job.TRANSITIONS``); a write from a worker is also conditional on the
+  lease token it got at claim time. A refused write changes nothing and reports it
+  (the job is missing from the returned ids) instead of raising.
+* Batch by default: methods take and return sequences, one round trip each.
+* ``now`` is POSIX seconds. When it is None the store uses its own clock; tests pass it
+  so that they never sleep.
+* JSON values (args, kwargs, result) cross as already-encoded ``str`` on the way in and
+  as decoded Python values on the way out (``JobRecord``).
+* Every status change and every progress write also appends an event (see ``Event``)
+  in the same transaction, so that other processes can follow a job.
+* Driver errors are translated at the boundary: ``BackendUnavailable`` when the
+  store can't be reached or is busy (the call may be repeated), ``BackendError``
+  otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..job import JobRecord, JobStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A validated job, ready to be stored."""
+
+    id: str
+    task: str
+    queue: str
+    args_json: str
+    kwargs_json: str
+    priority: int = 0
+    owner: str | None = None
+    max_attempts: int = 1
+    run_at: float | None = None  # None or <= now: queued at once; later: scheduled
+    timeout: float | None = None
+    backoff: float | None = None
+    unique_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inserted:
+    """What ``job_insert_many`` did with one NewJob."""
+
+    id: str  # the new job's id, or the id of the live job holding the same unique_key
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Proof that a worker holds a running job."""
+
+    job_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A coalesced progress write from the worker that holds the job."""
+
+    job_id: str
+    token: str
+    current: float | None
+    total: float | None
+    message: str | None
+    messages: list[dict[str, Any]] | None = None  # the full list; None leaves it as is
+    new_messages: Sequence[dict[str, Any]] = ()  # added since the last write: one event each
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one run ended, written by the worker that holds the job.
+
+    ``status`` is COMPLETED, FAILED, RETRYING (``run_at`` says when to run again) or
+    CANCELLED. The final progress is written in the same statement.
+    """
+
+    job_id: str
+    token: str
+    status: JobStatus
+    result_json: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    run_at: float | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatResult:
+    held: frozenset[str]  # leases extended; any other job was lost
+    cancel_requested: frozenset[str]  # held jobs somebody asked to cancel
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    status: JobStatus | None = None
+    queue: str | None = None
+    task: str | None = None
+    owner: str | None = None
+    before_id: str | None = None  # cursor: only jobs with a smaller id (older)
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One change to a job, as other processes see it."""
+
+    seq: int  # increasing per store; a cursor for readers
+    job_id: str
+    type: str  # "status" | "progress" | "message"
+    data: dict[str, Any]
+    at: float
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    started_at: float
+    heartbeat_at: float
+    running: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneRule:
+    """Delete jobs in ``status`` that ended before ``before``, and beyond the newest
+    ``keep`` of them. ``task`` None means every task not in ``exclude_tasks``."""
+
+    status: JobStatus
+    before: float
+    keep: int | None = None
+    task: str | None = None
+    exclude_tasks: tuple[str, ...] = ()
+
+
+class Waiter(Protocol):
+    """Wakes a worker when new work may be there. A missed wake-up costs one poll."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True when woken by a ring."""
+
+    def ring(self) -> None:
+        """Wake this waiter from another thread of the same process."""
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """A job store. See the module docstring for the rules."""
+
+    url: str
+
+    def migrate(self) -> int:
+        """Bring the schema to the newest version; return that version."""
+
+    def close(self) -> None:
+        """Release connections. The object may not be used afterwards."""
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable unless the store answers."""
+
+    # -- jobs -----------------------------------------------------------------
+
+    def job_insert_many(
+        self, jobs: Sequence[NewJob], *, now: float | None = None, connection: Any = None
+    ) -> list[Inserted]:
+        """Store jobs atomically (all or none), in order; wake waiting workers after commit.
+
+        A job whose unique_key is held by a scheduled, queued, retrying or running job is
+        not stored; its Inserted names the holder.
+
+        ``connection``: the caller's own open transaction (a psycopg connection for
+        PostgreSQL). The jobs are written in it and exist if and only if the caller
+        commits; workers are woken by the commit. Stores that can't do this raise
+        ConfigurationError.
+        """
+
+    def job_get(self, job_id: str) -> JobRecord | None: ...
+
+    def job_list(self, flt: JobFilter) -> list[JobRecord]:
+        """Jobs matching the filter, newest first (id descending)."""
+
+    def job_claim(
+        self,
+        *,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None = None,
+    ) -> list[JobRecord]:
+        """Move up to ``limit`` due jobs to running, each under a fresh lease token.
+
+        Queues are served in the order given; within one, by priority desc, run_at, id.
+        Paused queues are skipped. Each claim counts one attempt.
+        """
+
+    def job_heartbeat(
+        self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None
+    ) -> HeartbeatResult:
+        """Extend the leases that are still current."""
+
+    def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:
+        """Write progress of held jobs; return the ids written (the rest were lost)."""
+
+    def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
+        """Record how runs ended, in one transaction; return the ids written."""
+
+    def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
+        """Put held jobs back to queued, refunding the attempt (graceful shutdown)."""
+
+    def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
+        """Take back running jobs whose lease expired: queued when attempts are left,
+        else failed with "worker lost". Each expired job is recovered exactly once even
+        when many workers call this at the same time."""
+
+    def job_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
+        """Waiting jobs: cancelled at once. Running jobs: cancel_requested is set and the
+        worker decides. JobNotFound / InvalidTransition otherwise."""
+
+    def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
+        """failed or cancelled -> queued, attempts reset, error cleared."""
+
+    def job_delete(self, job_id: str) -> None:
+        """Remove a job that has ended (JobNotFound / InvalidTransition otherwise)."""
+
+    def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
+        """Apply retention rules in bounded batches; return how many jobs were deleted."""
+
+    def job_counts(self) -> dict[str, dict[str, int]]:
+        """{queue: {status: count}} for every queue that has jobs or is paused."""
+
+    # -- queues, events, workers ---------------------------------------------------
+
+    def queue_pause(self, name: str, paused: bool) -> None: ...
+
+    def queue_paused(self) -> set[str]: ...
+
+    def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
+        """Events with seq > after, oldest first."""
+
+    def event_prune(self, *, before: float) -> int: ...
+
+    def worker_beat(self, info: WorkerInfo) -> None:
+        """Register or refresh a live worker."""
+
+    def worker_remove(self, worker_id: str) -> None: ...
+
+    def worker_list(self, *, alive_after: float) -> list[WorkerInfo]: ...
+
+    def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
+        """A doorbell rung by job_insert_many and job_retry for these queues."""

@@ -1,0 +1,124 @@
+"""Opening SQLite files safely: per-thread connections, never carried across fork(),
+write transactions that take the lock up front, driver errors translated."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from urllib.parse import parse_qs
+
+from ...errors import BackendError, BackendUnavailable, ConfigurationError
+
+_SYNC_MODES = {"off", "normal", "full", "extra"}
+
+
+def parse_url(url: str) -> tuple[str, dict[str, str]]:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``?synchronous=full``."""
+    if not url.startswith("sqlite:///"):
+        raise ConfigurationError(f"SQLite URL must look like sqlite:///path/to/file.db, got {url!r}")
+    rest = url[len("sqlite:///") :]
+    path, _, query = rest.partition("?")
+    if not path or path == ":memory:":
+        raise ConfigurationError(f"SQLite URL {url!r} names no file (offload needs a file that outlives the process)")
+    options = {k: v[-1] for k, v in parse_qs(query).items()}
+    sync = options.get("synchronous", "normal").lower()
+    if sync not in _SYNC_MODES:
+        raise ConfigurationError(f"synchronous={sync!r} in {url!r}: use one of {sorted(_SYNC_MODES)}")
+    options["synchronous"] = sync
+    return path, options
+
+
+def translate(exc: sqlite3.Error, path: str) -> BackendError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text or "disk I/O" in text):
+        return BackendUnavailable(f"SQLite store {path} is busy: {text}")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
+        return BackendUnavailable(f"SQLite store {path} can't be opened: {text}")
+    return BackendError(f"SQLite store {path}: {text}")
+
+
+class Connections:
+    """One connection per thread and process."""
+
+    def __init__(self, path: str, *, busy_timeout_s: float, synchronous: str) -> None:
+        self.path = path
+        self.busy_timeout_s = busy_timeout_s
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._check_path()
+
+    def _check_path(self) -> None:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise ConfigurationError(f"can't open SQLite store {self.path!r}: folder {folder!r} does not exist")
+        if os.path.isdir(self.path):
+            raise ConfigurationError(f"can't open SQLite store {self.path!r}: it is a folder")
+        target = self.path if os.path.exists(self.path) else folder
+        if not os.access(target, os.R_OK | os.W_OK):
+            raise ConfigurationError(f"can't open SQLite store {self.path!r}: {target!r} is not writable")
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        conn = self._open()
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_size_limit=67108864")  # truncate the WAL back to 64 MiB
+        except sqlite3.DatabaseError as exc:
+            raise ConfigurationError(f"can't open SQLite store {self.path!r}: {exc}") from None
+        return conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction. BEGIN IMMEDIATE takes the write lock at once (waiting
+        up to the busy timeout), so two processes can't deadlock upgrading a read."""
+        conn = self.get()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+        try:
+            yield conn
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise translate(exc, self.path) from exc
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()

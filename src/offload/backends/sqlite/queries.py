@@ -1,0 +1,161 @@
+"""Every SQL statement of the SQLite store, by name. Named parameters throughout."""
+
+from __future__ import annotations
+
+JOB_COLUMNS = (
+    "id, task, queue, status, priority, owner, args, kwargs, attempts, max_attempts,"
+    " created_at, run_at, timeout, backoff, unique_key, result, error, traceback,"
+    " progress_current, progress_total, message, messages, started_at, completed_at,"
+    " worker_id, lease_token, lease_expires_at, cancel_requested"
+)
+
+# -- enqueue ----------------------------------------------------------------------
+
+# A unique_key held by a live job makes the insert a no-op (jobs_unique index).
+JOB_INSERT = """
+INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
+                  timeout, backoff, unique_key, created_at, run_at)
+VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
+        :timeout, :backoff, :unique_key, :now, :run_at)
+ON CONFLICT DO NOTHING
+"""
+
+JOB_BY_UNIQUE_KEY = """
+SELECT id FROM jobs
+WHERE unique_key = :unique_key AND status IN ('scheduled', 'queued', 'retrying', 'running')
+"""
+
+# -- reads ----------------------------------------------------------------------------
+
+JOB_GET = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = :id"
+
+JOB_STATUS = "SELECT status FROM jobs WHERE id = :id"
+
+JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
+
+# -- the worker's writes --------------------------------------------------------------
+
+PAUSED_QUEUES = "SELECT name FROM queues WHERE paused = 1"
+
+# One queue at a time, so that the claim index serves both the filter and the order.
+# The WHERE on status repeats the index's own condition word for word: that is what
+# lets SQLite use the partial index.
+JOB_CLAIM = f"""
+UPDATE jobs
+SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
+    lease_token = lower(hex(randomblob(8))), lease_expires_at = :expires,
+    started_at = :now, cancel_requested = 0
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE queue = :queue AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= :now
+    ORDER BY priority DESC, run_at, id
+    LIMIT :limit
+)
+RETURNING {JOB_COLUMNS}
+"""
+
+JOB_HEARTBEAT = """
+UPDATE jobs SET lease_expires_at = :expires
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING id, cancel_requested
+"""
+
+JOB_PROGRESS = """
+UPDATE jobs
+SET progress_current = :current, progress_total = :total,
+    message = coalesce(:message, message), messages = coalesce(:messages, messages)
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING id, owner
+"""
+
+JOB_FINISH = """
+UPDATE jobs
+SET status = :status, result = :result, error = :error, traceback = :traceback,
+    completed_at = CASE WHEN :status IN ('completed', 'failed', 'cancelled') THEN :now END,
+    run_at = coalesce(:run_at, run_at),
+    progress_current = coalesce(:current, progress_current),
+    progress_total = coalesce(:total, progress_total),
+    message = coalesce(:message, message), messages = coalesce(:messages, messages),
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING id, owner
+"""
+
+JOB_RELEASE = """
+UPDATE jobs
+SET status = 'queued', attempts = max(attempts - 1, 0),
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL
+WHERE id = :id AND lease_token = :token AND status = 'running'
+RETURNING id
+"""
+
+# The UPDATE itself decides which expired jobs it takes, so two workers recovering
+# at once never both take one job.
+JOB_RECOVER = f"""
+UPDATE jobs
+SET status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+    error = 'worker lost: its lease expired (worker ' || coalesce(worker_id, '?')
+            || ' stopped heartbeating)',
+    completed_at = CASE WHEN attempts < max_attempts THEN NULL ELSE :now END,
+    run_at = CASE WHEN attempts < max_attempts THEN :now ELSE run_at END,
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+WHERE id IN (
+    SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < :now LIMIT :limit
+)
+RETURNING {JOB_COLUMNS}
+"""
+
+# -- actions from users -----------------------------------------------------------------
+
+JOB_CANCEL_WAITING = """
+UPDATE jobs SET status = 'cancelled', completed_at = :now
+WHERE id = :id AND status IN ('scheduled', 'queued', 'retrying')
+"""
+
+JOB_CANCEL_RUNNING = """
+UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running'
+"""
+
+JOB_RETRY = """
+UPDATE jobs
+SET status = 'queued', attempts = 0, error = NULL, traceback = NULL, result = NULL,
+    started_at = NULL, completed_at = NULL, run_at = :now, cancel_requested = 0,
+    progress_current = NULL, progress_total = NULL, message = NULL
+WHERE id = :id AND status IN ('failed', 'cancelled')
+"""
+
+JOB_DELETE = """
+DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled')
+"""
+
+# -- events ----------------------------------------------------------------------------
+
+EVENT_INSERT = """
+INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)
+"""
+
+EVENT_LIST = "SELECT seq, job_id, type, data, at, owner FROM events WHERE seq > :after"
+
+EVENT_PRUNE = "DELETE FROM events WHERE at < :before"
+
+# -- queues and workers -----------------------------------------------------------------
+
+QUEUE_PAUSE = """
+INSERT INTO queues (name, paused) VALUES (:name, :paused)
+ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
+"""
+
+WORKER_BEAT = """
+INSERT INTO workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running)
+VALUES (:id, :host, :pid, :queues, :concurrency, :started_at, :heartbeat_at, :running)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running
+"""
+
+WORKER_REMOVE = "DELETE FROM workers WHERE id = :id"
+
+WORKER_LIST = """
+SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running
+FROM workers WHERE heartbeat_at >= :alive_after ORDER BY started_at
+"""
+
+WORKER_PRUNE = "DELETE FROM workers WHERE heartbeat_at < :before"

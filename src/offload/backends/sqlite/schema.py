@@ -1,0 +1,95 @@
+"""SQLite schema, as forward migrations. Version N is MIGRATIONS[N - 1]; never edit a
+released step, append a new one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: jobs, events, queues, workers
+    """
+    CREATE TABLE jobs (
+        id               TEXT PRIMARY KEY,        -- time-ordered, see offload.job.new_job_id
+        task             TEXT NOT NULL,
+        queue            TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        priority         INTEGER NOT NULL DEFAULT 0,
+        owner            TEXT,
+        args             TEXT NOT NULL,           -- JSON
+        kwargs           TEXT NOT NULL,           -- JSON
+        result           TEXT,                    -- JSON
+        error            TEXT,
+        traceback        TEXT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        max_attempts     INTEGER NOT NULL DEFAULT 1,
+        timeout          REAL,
+        backoff          REAL,
+        unique_key       TEXT,
+        progress_current REAL,
+        progress_total   REAL,
+        message          TEXT,
+        messages         TEXT,                    -- JSON [{"at": ts, "message": str}]
+        created_at       REAL NOT NULL,
+        run_at           REAL NOT NULL,
+        started_at       REAL,
+        completed_at     REAL,
+        worker_id        TEXT,
+        lease_token      TEXT,
+        lease_expires_at REAL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+    );
+    -- Only waiting jobs are in the claim index, so it stays small however many
+    -- finished jobs the table keeps.
+    CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
+        WHERE status IN ('scheduled', 'queued', 'retrying');
+    CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'running';
+    CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
+        WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'retrying', 'running');
+    CREATE INDEX jobs_ended ON jobs (status, task, completed_at)
+        WHERE status IN ('completed', 'failed', 'cancelled');
+    CREATE INDEX jobs_status ON jobs (status, id);
+    CREATE INDEX jobs_owner ON jobs (owner, id) WHERE owner IS NOT NULL;
+    CREATE INDEX jobs_task ON jobs (task, id);
+    CREATE INDEX jobs_queue_status ON jobs (queue, status);
+
+    -- AUTOINCREMENT: a seq is never reused after pruning, so readers' cursors stay valid.
+    CREATE TABLE events (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL,
+        type   TEXT NOT NULL,
+        data   TEXT NOT NULL,                     -- JSON
+        at     REAL NOT NULL,
+        owner  TEXT
+    );
+    CREATE INDEX events_job ON events (job_id, seq);
+    CREATE INDEX events_at ON events (at);
+
+    -- Every status change is an event, whichever statement made it.
+    CREATE TRIGGER jobs_status_inserted AFTER INSERT ON jobs BEGIN
+        INSERT INTO events (job_id, type, data, at, owner)
+        VALUES (new.id, 'status', json_object('status', new.status, 'attempts', new.attempts),
+                new.created_at, new.owner);
+    END;
+    CREATE TRIGGER jobs_status_changed AFTER UPDATE OF status ON jobs
+        WHEN old.status IS NOT new.status BEGIN
+        INSERT INTO events (job_id, type, data, at, owner)
+        VALUES (new.id, 'status',
+                json_object('status', new.status, 'attempts', new.attempts, 'error', new.error),
+                (julianday('now') - 2440587.5) * 86400.0, new.owner);
+    END;
+
+    CREATE TABLE queues (
+        name   TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE workers (
+        id           TEXT PRIMARY KEY,
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        queues       TEXT NOT NULL,               -- JSON list
+        concurrency  INTEGER NOT NULL,
+        started_at   REAL NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        running      TEXT NOT NULL                -- JSON list of job ids
+    );
+    """,
+]

@@ -1,0 +1,130 @@
+"""Every exception offload raises.
+
+    OffloadError
+    ├── ConfigurationError        bad URL, store path that can't be opened, bad setting
+    ├── EnqueueError              nothing was stored
+    │   ├── UnknownTask
+    │   ├── InvalidArguments      arguments don't bind to the task's signature
+    │   ├── NotSerializable       a value isn't JSON
+    │   └── PayloadTooLarge
+    ├── JobNotFound
+    ├── InvalidTransition         the job's state forbids the action
+    ├── BackendError
+    │   └── BackendUnavailable    the store can't be reached right now (retryable)
+    ├── WaitTimeout               JobHandle.wait ran out of time
+    ├── JobFailed                 JobHandle.wait on a job that ended failed
+    ├── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
+    │                             by JobContext.check_cancelled()
+    └── LeaseLost                 a worker's write was refused: another run owns the job
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailable",
+    "ConfigurationError",
+    "EnqueueError",
+    "InvalidArguments",
+    "InvalidTransition",
+    "JobCancelled",
+    "JobFailed",
+    "JobNotFound",
+    "LeaseLost",
+    "NotSerializable",
+    "OffloadError",
+    "PayloadTooLarge",
+    "UnknownTask",
+    "WaitTimeout",
+]
+
+
+class OffloadError(Exception):
+    """Root of every offload exception."""
+
+
+class ConfigurationError(OffloadError):
+    """A URL, path or setting that offload cannot work with."""
+
+
+class EnqueueError(OffloadError):
+    """A job was refused before anything was stored."""
+
+
+class UnknownTask(EnqueueError):
+    def __init__(self, name: str, known: list[str] | None = None) -> None:
+        self.name = name
+        hint = f" (registered: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown task {name!r}{hint}")
+
+
+class InvalidArguments(EnqueueError):
+    def __init__(self, task: str, reason: str) -> None:
+        self.task = task
+        self.reason = reason
+        super().__init__(f"arguments for task {task!r} don't bind: {reason}")
+
+
+class NotSerializable(EnqueueError):
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        super().__init__(f"{what} is not JSON: {reason}")
+
+
+class PayloadTooLarge(EnqueueError):
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"payload is {size} bytes, over the limit of {limit} bytes")
+
+
+class JobNotFound(OffloadError):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id!r}")
+
+
+class InvalidTransition(OffloadError):
+    def __init__(self, job_id: str, src: str, dst: str) -> None:
+        self.job_id = job_id
+        self.src = src
+        self.dst = dst
+        super().__init__(f"job {job_id} cannot go from {src!r} to {dst!r}")
+
+
+class BackendError(OffloadError):
+    """The store refused or failed an operation."""
+
+    retryable = False
+
+
+class BackendUnavailable(BackendError):
+    """The store can't be reached or is busy; the same call may succeed later."""
+
+    retryable = True
+
+
+class WaitTimeout(OffloadError):
+    def __init__(self, job_id: str, timeout: float, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(f"job {job_id} still {status} after {timeout:g}s")
+
+
+class JobFailed(OffloadError):
+    def __init__(self, job_id: str, error: str | None) -> None:
+        self.job_id = job_id
+        self.error = error
+        super().__init__(f"job {job_id} failed: {error}")
+
+
+class JobCancelled(OffloadError):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} was cancelled")
+
+
+class LeaseLost(OffloadError):
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} is no longer held by this worker")

@@ -1,0 +1,48 @@
+"""Tunables, with the defaults DESIGN.md names. Environment variables override them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import ConfigurationError
+
+DEFAULT_URL = "sqlite:///offload.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    url: str = DEFAULT_URL
+    max_payload: int = 1024 * 1024  # bytes of args + kwargs JSON
+    lease_s: float = 30.0  # a running job is retaken this long after its worker's last heartbeat
+    heartbeat_s: float = 1.0  # also how quickly a running job learns of a cancel request
+    progress_flush_s: float = 0.2  # progress/message writes are coalesced to one per interval
+    poll_s: float = 1.0  # longest idle wait without a wake-up (delayed jobs, missed rings)
+    grace_s: float = 30.0  # SIGTERM: time running jobs get before they go back to queued
+    max_backoff_s: float = 3600.0
+    keep_completed_s: float = 24 * 3600.0
+    keep_completed: int = 10_000
+    keep_failed_s: float = 7 * 24 * 3600.0
+    keep_events_s: float = 3600.0
+    prune_every_s: float = 60.0
+    max_messages: int = 1000  # messages kept per job (the newest)
+
+    def with_env(self, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for f in fields(self):
+            raw = env.get(f"OFFLOAD_{f.name.upper()}")
+            if raw is None:
+                continue
+            try:
+                changes[f.name] = raw if f.name == "url" else type(getattr(self, f.name))(raw)
+            except ValueError:
+                raise ConfigurationError(f"OFFLOAD_{f.name.upper()}={raw!r} is not a valid {f.name}") from None
+        return replace(self, **changes)
+
+    def override(self, **changes: Any) -> Settings:
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
