@@ -1,0 +1,273 @@
+"""App: the registry of tasks and the entry point of the public Python API."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import serialization
+from .backends import open_backend
+from .backends.base import Backend, JobFilter, NewJob, PruneRule
+from .errors import ConfigurationError, InvalidArguments, JobNotFound, PayloadTooLarge, UnknownTask
+from .handle import JobHandle
+from .job import JobRecord, JobStatus, new_job_id
+from .settings import Settings
+from .task import Task, TaskOptions
+
+if TYPE_CHECKING:
+    from .worker import Worker
+
+_ENQUEUE_OPTIONS = frozenset(
+    {"delay", "run_at", "priority", "queue", "owner", "unique_key", "retries", "max_attempts",
+     "timeout", "backoff", "connection"}
+)
+
+
+class App:
+    """``offload.App(url)``: tasks, enqueue, lookups and in-process workers.
+
+    ``url`` defaults to ``OFFLOAD_URL``, else ``sqlite:///offload.db``. The store is
+    opened (and migrated) on first use.
+    """
+
+    def __init__(self, url: str | None = None, *, settings: Settings | None = None, **overrides: Any) -> None:
+        base = (settings or Settings()).with_env()
+        if url is not None:
+            overrides["url"] = url
+        self.settings = base.override(**overrides)
+        self.tasks: dict[str, Task] = {}
+        self._backend_obj = open_backend(self.settings.url)  # validates the URL and path now
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<offload.App {self.settings.url} tasks={len(self.tasks)}>"
+
+    @property
+    def backend(self) -> Backend:
+        if not self._migrated:
+            with self._lock:
+                if not self._migrated:
+                    self._backend_obj.migrate()
+                    self._migrated = True
+        return self._backend_obj
+
+    def close(self) -> None:
+        self._backend_obj.close()
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def task(
+        self, fn: Callable[..., Any] | None = None, *, name: str | None = None, **options: Any
+    ) -> Any:
+        """Register a function as a task: ``@app.task(queue=, priority=, retries=,
+        backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
+        keep_failed_s=)``."""
+        opts = TaskOptions(**options)
+
+        def register(func: Callable[..., Any]) -> Task:
+            task_name = name or func.__name__
+            if task_name in self.tasks and self.tasks[task_name].fn is not func:
+                raise ConfigurationError(f"a task named {task_name!r} is already registered")
+            task = Task(self, func, task_name, opts)
+            self.tasks[task_name] = task
+            return task
+
+        return register(fn) if fn is not None else register
+
+    def get_task(self, name: str) -> Task:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownTask(name, list(self.tasks)) from None
+
+    # -- enqueue ----------------------------------------------------------------------------
+
+    def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> JobHandle:
+        """``app.enqueue("scrape", "payback", _delay=30)``: see Task.enqueue."""
+        options = {k[1:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("_")}
+        connection = options.pop("connection", None)
+        job = self.build_job(task_name, args, kwargs, **options)
+        (inserted,) = self.backend.job_insert_many([job], connection=connection)
+        return JobHandle(self, inserted.id, created=inserted.created)
+
+    def enqueue_many(
+        self, task_name: str, calls: Iterable[tuple[Sequence[Any], dict[str, Any]] | Sequence[Any]], **options: Any
+    ) -> list[JobHandle]:
+        """Validate every job, then store them all in one transaction (or none)."""
+        connection = options.pop("connection", None)
+        jobs = [self.build_job(task_name, *_split_call(call), **options) for call in calls]
+        if not jobs:
+            return []
+        inserted = self.backend.job_insert_many(jobs, connection=connection)
+        return [JobHandle(self, i.id, created=i.created) for i in inserted]
+
+    def build_job(
+        self,
+        task_name: str,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        *,
+        delay: float | None = None,
+        run_at: datetime | float | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        owner: str | None = None,
+        unique_key: str | None = None,
+        retries: int | None = None,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        backoff: float | None = None,
+        **unknown: Any,
+    ) -> NewJob:
+        """Everything enqueue checks before anything is stored."""
+        task = self.get_task(task_name)
+        if unknown:
+            raise InvalidArguments(task_name, f"unknown option(s) {', '.join('_' + k for k in sorted(unknown))}")
+        task.check_arguments(args, kwargs)
+        args_json = serialization.dumps(list(args), what=f"arguments of {task_name!r}")
+        kwargs_json = serialization.dumps(kwargs, what=f"keyword arguments of {task_name!r}")
+        size = len(args_json) + len(kwargs_json)
+        if size > self.settings.max_payload:
+            raise PayloadTooLarge(size, self.settings.max_payload)
+        opts = task.options
+        return NewJob(
+            id=new_job_id(),
+            task=task_name,
+            queue=_check_str(task_name, "queue", queue if queue is not None else opts.queue),
+            args_json=args_json,
+            kwargs_json=kwargs_json,
+            priority=_check_int(task_name, "priority", opts.priority if priority is None else priority),
+            owner=None if owner is None else _check_str(task_name, "owner", owner),
+            max_attempts=_max_attempts(task_name, opts, retries, max_attempts),
+            run_at=_run_at(task_name, delay, run_at),
+            timeout=_positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
+            backoff=_positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
+            unique_key=None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
+        )
+
+    # -- lookups ------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> JobHandle:
+        record = self.backend.job_get(job_id)
+        if record is None:
+            raise JobNotFound(job_id)
+        return JobHandle(self, job_id, record)
+
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        owner: str | None = None,
+        limit: int = 20,
+        before: str | None = None,
+    ) -> list[JobRecord]:
+        """Newest first; ``before`` is the id of the last job of the previous page."""
+        flt = JobFilter(
+            status=None if status is None else JobStatus(status),
+            queue=queue,
+            task=task,
+            owner=owner,
+            before_id=before,
+            limit=max(1, min(int(limit), 1000)),
+        )
+        return self.backend.job_list(flt)
+
+    # -- workers ------------------------------------------------------------------------
+
+    def run_workers(self, concurrency: int = 4, *, queues: Sequence[str] | None = None) -> Worker:
+        """Start an in-process worker pool in a background thread and return at once.
+        ``worker.stop()`` ends it."""
+        from .worker import Worker
+
+        worker = Worker(self, queues=queues or self.queues(), concurrency=concurrency)
+        worker.start()
+        return worker
+
+    def queues(self) -> list[str]:
+        """Every queue some registered task uses, "default" first."""
+        names = {t.options.queue for t in self.tasks.values()} | {"default"}
+        return sorted(names, key=lambda n: (n != "default", n))
+
+    def prune_rules(self, now: float | None = None) -> list[PruneRule]:
+        """Retention: the App's defaults, with each task's own overrides."""
+        now = time.time() if now is None else now
+        s = self.settings
+        special = tuple(
+            n for n, t in self.tasks.items()
+            if (t.options.keep_completed_s, t.options.keep_completed, t.options.keep_failed_s) != (None, None, None)
+        )
+        rules = [
+            PruneRule(JobStatus.COMPLETED, now - s.keep_completed_s, s.keep_completed, exclude_tasks=special),
+            PruneRule(JobStatus.FAILED, now - s.keep_failed_s, exclude_tasks=special),
+            PruneRule(JobStatus.CANCELLED, now - s.keep_failed_s, exclude_tasks=special),
+        ]
+        for name in special:
+            o = self.tasks[name].options
+            done_s = s.keep_completed_s if o.keep_completed_s is None else o.keep_completed_s
+            keep = s.keep_completed if o.keep_completed is None else o.keep_completed
+            failed_s = s.keep_failed_s if o.keep_failed_s is None else o.keep_failed_s
+            rules += [
+                PruneRule(JobStatus.COMPLETED, now - done_s, keep, task=name),
+                PruneRule(JobStatus.FAILED, now - failed_s, task=name),
+                PruneRule(JobStatus.CANCELLED, now - failed_s, task=name),
+            ]
+        return rules
+
+
+def _split_call(call: Any) -> tuple[Sequence[Any], dict[str, Any]]:
+    if isinstance(call, tuple) and len(call) == 2 and isinstance(call[1], dict) and isinstance(call[0], list | tuple):
+        return call[0], call[1]
+    if isinstance(call, list | tuple):
+        return call, {}
+    return (call,), {}
+
+
+def _check_str(task: str, name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise InvalidArguments(task, f"_{name} must be a non-empty string of at most 200 characters, got {value!r}")
+    return value
+
+
+def _check_int(task: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31:
+        raise InvalidArguments(task, f"_{name} must be an integer, got {value!r}")
+    return value
+
+
+def _positive(task: str, name: str, value: Any, *, allow_zero: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (value == 0 and not allow_zero):
+        raise InvalidArguments(task, f"_{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _max_attempts(task: str, opts: TaskOptions, retries: int | None, max_attempts: int | None) -> int:
+    if max_attempts is not None and retries is not None:
+        raise InvalidArguments(task, "give _retries or _max_attempts, not both")
+    if max_attempts is None:
+        max_attempts = _check_int(task, "retries", opts.retries if retries is None else retries) + 1
+    if _check_int(task, "max_attempts", max_attempts) < 1:
+        raise InvalidArguments(task, f"_max_attempts must be >= 1 (and _retries >= 0), got {max_attempts!r}")
+    return max_attempts
+
+
+def _run_at(task: str, delay: float | None, run_at: datetime | float | None) -> float | None:
+    if delay is not None and run_at is not None:
+        raise InvalidArguments(task, "give _delay or _run_at, not both")
+    if delay is not None:
+        seconds = _positive(task, "delay", delay, allow_zero=True)
+        return time.time() + (seconds or 0.0)
+    if isinstance(run_at, datetime):
+        if run_at.tzinfo is None:
+            raise InvalidArguments(task, f"_run_at must be timezone-aware, got naive {run_at.isoformat()}")
+        return run_at.timestamp()
+    if run_at is not None:
+        return _positive(task, "run_at", run_at)
+    return None

@@ -1,0 +1,119 @@
+"""JobContext: what a running task sees as its ``job`` parameter."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+from .backends.base import Progress
+from .errors import JobCancelled
+from .job import JobRecord
+
+
+class JobContext:
+    """Progress, messages and cancellation for one run of one job.
+
+    Writes are kept in memory and flushed by the worker at most every
+    ``progress_flush_s`` (and always at the end of the run), so a task may report as
+    often as it likes.
+    """
+
+    def __init__(self, record: JobRecord, *, max_messages: int = 1000) -> None:
+        self.id = record.id
+        self.task = record.task
+        self.args = record.args
+        self.kwargs = record.kwargs
+        self.owner = record.owner
+        self.attempt = record.attempts
+        self.max_attempts = record.max_attempts
+        self._token = record.lease_token or ""
+        self._max_messages = max_messages
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._current = record.progress_current
+        self._total = record.progress_total
+        self._message = record.message
+        self._messages: list[dict[str, Any]] = list(record.messages)
+        self._new: list[dict[str, Any]] = []
+        self._dirty = False
+        self.lost = False  # the lease was lost: nothing this run writes will be kept
+
+    # -- the task's side ----------------------------------------------------------
+
+    def set_progress(self, current: float, total: float | None = None) -> None:
+        """Report progress as ``current`` of ``total`` (percent derived); total may be
+        omitted after the first call."""
+        for name, value in (("current", current), ("total", total)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            ):
+                raise ValueError(f"set_progress: {name} must be a finite number, got {value!r}")
+        if total is not None and total < 0:
+            raise ValueError(f"set_progress: total must be >= 0, got {total!r}")
+        with self._lock:
+            self._current = current
+            if total is not None:
+                self._total = total
+            self._dirty = True
+
+    def add_message(self, message: str) -> None:
+        """Append a status line (kept with a timestamp; the newest is ``message``)."""
+        text = str(message)
+        entry = {"at": time.time(), "message": text}
+        with self._lock:
+            self._message = text
+            self._messages.append(entry)
+            if len(self._messages) > self._max_messages:
+                del self._messages[: len(self._messages) - self._max_messages]
+            self._new.append(entry)
+            self._dirty = True
+
+    def progress_callback(self, progress: float, message: str = "") -> None:
+        """Seed-style callback: ``progress`` in percent, optional message."""
+        self.set_progress(progress, 100)
+        if message:
+            self.add_message(message)
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled when somebody asked to cancel this job: call it between steps."""
+        if self._cancel.is_set():
+            raise JobCancelled(self.id)
+
+    # -- the worker's side ----------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def request_cancel(self) -> None:
+        self._cancel.set()
+
+    def take_progress(self) -> Progress | None:
+        """The pending write, or None when nothing changed since the last one."""
+        with self._lock:
+            if not self._dirty:
+                return None
+            update = Progress(
+                job_id=self.id,
+                token=self._token,
+                current=self._current,
+                total=self._total,
+                message=self._message,
+                messages=list(self._messages) if self._new else None,
+                new_messages=tuple(self._new),
+            )
+            self._new = []
+            self._dirty = False
+            return update
+
+    def restore(self, update: Progress) -> None:
+        """Put back a write the store did not take, so the next one carries it."""
+        with self._lock:
+            self._new[:0] = update.new_messages
+            self._dirty = True

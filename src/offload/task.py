@@ -1,0 +1,92 @@
+"""Task: a registered function, and how its jobs are validated before they are stored."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError, InvalidArguments
+
+if TYPE_CHECKING:
+    from .app import App
+    from .handle import JobHandle
+
+CONTEXT_PARAM = "job"
+CALLBACK_PARAM = "progress_callback"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """Defaults for this task's jobs; each may be overridden per enqueue."""
+
+    queue: str = "default"
+    priority: int = 0
+    retries: int = 0  # runs after the first: max_attempts = retries + 1
+    backoff: float = 2.0  # seconds before the first retry, doubling each time, with jitter
+    timeout: float | None = None  # seconds; None: no limit
+    dont_retry_for: tuple[type[BaseException], ...] = ()
+    keep_completed_s: float | None = None  # retention override for this task
+    keep_completed: int | None = None
+    keep_failed_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.queue, str) or not self.queue:
+            raise ConfigurationError(f"queue must be a non-empty string, got {self.queue!r}")
+        if not isinstance(self.retries, int) or self.retries < 0:
+            raise ConfigurationError(f"retries must be an int >= 0, got {self.retries!r}")
+        if self.backoff < 0:
+            raise ConfigurationError(f"backoff must be >= 0, got {self.backoff!r}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigurationError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+
+
+@dataclass(slots=True)
+class Task:
+    """A function offload can run in the background. Created by ``@app.task()``."""
+
+    app: App
+    fn: Callable[..., Any]
+    name: str
+    options: TaskOptions
+    is_async: bool = field(init=False)
+    wants_context: bool = field(init=False)
+    wants_callback: bool = field(init=False)
+    _signature: inspect.Signature = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.is_async = inspect.iscoroutinefunction(self.fn)
+        sig = inspect.signature(self.fn)
+        params = list(sig.parameters.values())
+        self.wants_context = bool(params) and params[0].name == CONTEXT_PARAM
+        self.wants_callback = CALLBACK_PARAM in sig.parameters
+        hidden = {CALLBACK_PARAM} | ({CONTEXT_PARAM} if self.wants_context else set())
+        self._signature = sig.replace(parameters=[p for p in params if p.name not in hidden])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly, in this process (no job)."""
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.options.queue}>"
+
+    def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        try:
+            self._signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise InvalidArguments(self.name, str(exc)) from None
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
+        """Store a job for this task and return at once. Options are ``_``-prefixed:
+        ``_delay, _run_at, _priority, _queue, _owner, _unique_key, _retries,
+        _max_attempts, _timeout, _backoff, _connection``."""
+        options = {k[1:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("_")}
+        return self.app.enqueue(self.name, *args, **{f"_{k}": v for k, v in options.items()}, **kwargs)
+
+    def enqueue_many(
+        self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]] | Sequence[Any]], **options: Any
+    ) -> list[JobHandle]:
+        """Store many jobs in one transaction: ``calls`` holds ``(args, kwargs)`` pairs
+        (or bare argument tuples). Options as for enqueue, without the underscore."""
+        return self.app.enqueue_many(self.name, calls, **options)

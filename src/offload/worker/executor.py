@@ -1,0 +1,124 @@
+"""One run of one job: call the task, turn what happened into an Outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import serialization
+from ..backends.base import Lease, Outcome
+from ..context import JobContext
+from ..errors import JobCancelled, NotSerializable, UnknownTask
+from ..job import JobRecord, JobStatus
+from ..retry import Retry, backoff_delay
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from ..task import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Run:
+    """A job this worker holds, from claim until its outcome is written."""
+
+    record: JobRecord
+    ctx: JobContext
+    task: Task | None
+    started: float = field(default_factory=time.monotonic)
+    deadline: float | None = None  # monotonic; sync tasks only (async ones use wait_for)
+    future: concurrent.futures.Future[Any] | None = None  # async tasks
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards done/abandoned and progress writes
+    done: bool = False
+    abandoned: bool = False  # timed out: whatever the thread returns later is dropped
+
+    @property
+    def lease(self) -> Lease:
+        return Lease(self.record.id, self.ctx.token)
+
+
+def call_arguments(run: Run) -> tuple[list[Any], dict[str, Any]]:
+    assert run.task is not None
+    args = list(run.record.args)
+    kwargs = dict(run.record.kwargs)
+    if run.task.wants_context:
+        args.insert(0, run.ctx)
+    if run.task.wants_callback:
+        kwargs["progress_callback"] = run.ctx.progress_callback
+    return args, kwargs
+
+
+def run_sync(run: Run) -> Any:
+    args, kwargs = call_arguments(run)
+    assert run.task is not None
+    return run.task.fn(*args, **kwargs)
+
+
+async def run_async(run: Run) -> Any:
+    args, kwargs = call_arguments(run)
+    assert run.task is not None
+    coro = run.task.fn(*args, **kwargs)
+    if run.record.timeout:
+        return await asyncio.wait_for(coro, run.record.timeout)
+    return await coro
+
+
+class Outcomes:
+    """Turns a return value or an exception into the Outcome to store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def final_progress(self, run: Run) -> Any:
+        with run.lock:  # waits for an in-flight progress write of this run
+            return run.ctx.take_progress()
+
+    def completed(self, run: Run, value: Any) -> Outcome:
+        try:
+            result_json = serialization.dumps(value, what=f"result of task {run.record.task!r}")
+        except NotSerializable as exc:
+            return self._failed(run, str(exc), None)
+        return Outcome(run.record.id, run.ctx.token, JobStatus.COMPLETED, result_json=result_json,
+                       progress=self.final_progress(run))
+
+    def unknown_task(self, run: Run, known: list[str]) -> Outcome:
+        return self._failed(run, f"{UnknownTask(run.record.task, known)} in this worker", None)
+
+    def timed_out(self, run: Run) -> Outcome:
+        return self._retry_or_fail(run, f"timed out after {run.record.timeout:g}s", None, None)
+
+    def failed(self, run: Run, exc: BaseException) -> Outcome:
+        tb = "".join(traceback.format_exception(exc))
+        if isinstance(exc, Retry):
+            return self._retry_or_fail(run, exc.reason, None, exc.delay)
+        if isinstance(exc, JobCancelled | asyncio.CancelledError | concurrent.futures.CancelledError):
+            if run.ctx.cancel_requested:
+                return Outcome(run.record.id, run.ctx.token, JobStatus.CANCELLED, error="cancelled on request",
+                               progress=self.final_progress(run))
+        if isinstance(exc, asyncio.TimeoutError) and run.record.timeout:
+            return self.timed_out(run)
+        error = f"{type(exc).__name__}: {exc}"
+        assert run.task is not None
+        if isinstance(exc, run.task.options.dont_retry_for):
+            return self._failed(run, error, tb)
+        return self._retry_or_fail(run, error, tb, None)
+
+    def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
+        return Outcome(run.record.id, run.ctx.token, JobStatus.FAILED, error=error, traceback=tb,
+                       progress=self.final_progress(run))
+
+    def _retry_or_fail(self, run: Run, error: str, tb: str | None, delay: float | None) -> Outcome:
+        rec = run.record
+        if rec.attempts >= rec.max_attempts:
+            return self._failed(run, error, tb)
+        if delay is None:
+            delay = backoff_delay(rec.attempts, rec.backoff or 0.0, self.settings.max_backoff_s)
+        return Outcome(rec.id, run.ctx.token, JobStatus.RETRYING, error=error, traceback=tb,
+                       run_at=time.time() + delay, progress=self.final_progress(run))

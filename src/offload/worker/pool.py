@@ -1,0 +1,47 @@
+"""Where task code runs: daemon threads for sync tasks, one event loop for async ones."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+class ThreadPool:
+    """A fixed set of daemon threads. Daemon, so that a task stuck in C code can't
+    keep the process alive after the worker released its job."""
+
+    def __init__(self, size: int, name: str = "offload-task") -> None:
+        self._q: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True) for i in range(size)]
+        for t in self._threads:
+            t.start()
+
+    def _serve(self) -> None:
+        while (fn := self._q.get()) is not None:
+            fn()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self._q.put(fn)
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._q.put(None)
+
+
+class AsyncLoop:
+    """An event loop in its own thread, for ``async def`` tasks."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="offload-async", daemon=True)
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def shutdown(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)

@@ -1,0 +1,292 @@
+"""Worker: one fetch loop that claims jobs into free slots and writes their outcomes
+in batches (group commit)."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..backends.base import Backend, Outcome, Waiter
+from ..context import JobContext
+from ..errors import OffloadError
+from ..job import JobRecord
+from .executor import Outcomes, Run, run_async, run_sync
+from .pool import AsyncLoop, ThreadPool
+from .services import Services
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger(__name__)
+
+EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
+
+
+class Worker:
+    """Runs jobs from ``queues`` (served in that order) with ``concurrency`` slots.
+
+    ``burst``: return once nothing is left to claim. ``supervised``: a child of
+    ``offload worker --processes``; it exits for a fresh process when a timed-out sync
+    task won't stop, and stops when its supervisor disappears.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        queues: Sequence[str],
+        concurrency: int = 4,
+        burst: bool = False,
+        supervised: bool = False,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        self.app = app
+        self.queues = list(queues)
+        self.concurrency = concurrency
+        self.burst = burst
+        self.supervised = supervised
+        self.id = f"{secrets.token_hex(5)}"
+        self.exit_code = 0
+        self.outcomes = Outcomes(app.settings)
+        self._running: dict[str, Run] = {}
+        self._lock = threading.Lock()
+        self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
+        self._stuck = 0  # threads still busy with a job that timed out
+        self._stop_claiming = threading.Event()
+        self._deadline: float | None = None  # monotonic end of the grace period
+        self._stopped = threading.Event()
+        self._pool: ThreadPool | None = None
+        self._loop: AsyncLoop | None = None
+        self._waiter: Waiter | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def backend(self) -> Backend:
+        return self.app.backend
+
+    # -- control ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a background thread (``app.run_workers``)."""
+        self._thread = threading.Thread(target=self.run, name=f"offload-worker-{self.id}", daemon=True)
+        self._thread.start()
+
+    def request_stop(self, grace: float | None = None) -> None:
+        """Stop claiming; running jobs get ``grace`` seconds, then go back to queued."""
+        grace = self.app.settings.grace_s if grace is None else grace
+        deadline = time.monotonic() + grace
+        self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+        self._stop_claiming.set()
+        if self._waiter is not None:
+            self._waiter.ring()
+
+    def stop(self, grace: float | None = None, timeout: float | None = None) -> None:
+        """Stop and wait until the worker has finished (or released) its jobs."""
+        self.request_stop(grace)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._stopped.wait(timeout)
+
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._running.values())
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Claim and run until stopped (or, in burst mode, until nothing is left)."""
+        self._waiter = self.backend.waiter(self.id, self.queues)
+        self._pool = ThreadPool(self.concurrency)
+        services = Services(self)
+        services.start()
+        log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
+        try:
+            self._loop_until_stopped(services)
+        finally:
+            self._shut_down(services)
+        return self.exit_code
+
+    def _loop_until_stopped(self, services: Services) -> None:
+        assert self._waiter is not None
+        pause = 0.0
+        while True:
+            pause = self._flush_done(pause)
+            if not services.alive():
+                log.error("worker %s: its background services died; stopping", self.id)
+                self.request_stop()
+            if self._stop_claiming.is_set():
+                if not self._running or (self._deadline is not None and time.monotonic() >= self._deadline):
+                    return
+                self._waiter.wait(0.05)
+                continue
+            if self._stuck and self.supervised:
+                log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
+                self.exit_code = EXIT_RECYCLE
+                self.request_stop()
+                continue
+            free = self.concurrency - len(self._running) - self._stuck
+            if free > 0 and pause == 0.0:
+                try:
+                    if self._claim(free):
+                        continue
+                except OffloadError as exc:
+                    pause = _backoff(pause)
+                    log.warning("worker %s: claim failed (%s); retrying in %.1fs", self.id, exc, pause)
+                if self.burst and not self._running and not self._done and pause == 0.0:
+                    return
+            self._waiter.wait(pause or self.app.settings.poll_s)
+            if pause:
+                pause = 0.0 if self._probe() else _backoff(pause)
+
+    def _probe(self) -> bool:
+        try:
+            self.backend.ping()
+            return True
+        except OffloadError:
+            return False
+
+    def _claim(self, free: int) -> int:
+        jobs = self.backend.job_claim(
+            queues=self.queues, limit=free, worker_id=self.id, lease_s=self.app.settings.lease_s
+        )
+        for record in jobs:
+            self._dispatch(record)
+        return len(jobs)
+
+    def _dispatch(self, record: JobRecord) -> None:
+        task = self.app.tasks.get(record.task)
+        run = Run(record, JobContext(record, max_messages=self.app.settings.max_messages), task)
+        with self._lock:
+            self._running[record.id] = run
+        if task is None:
+            self.finish(run, self.outcomes.unknown_task(run, list(self.app.tasks)))
+        elif task.is_async:
+            if self._loop is None:
+                self._loop = AsyncLoop()
+            run.future = self._loop.submit(run_async(run))
+            run.future.add_done_callback(lambda f: self._after(run, f))
+        else:
+            if record.timeout:
+                run.deadline = run.started + record.timeout
+            assert self._pool is not None
+            self._pool.submit(lambda: self._execute_sync(run))
+
+    def _execute_sync(self, run: Run) -> None:
+        try:
+            value = run_sync(run)
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
+            self.finish(run, self.outcomes.failed(run, exc))
+        else:
+            self.finish(run, self.outcomes.completed(run, value))
+
+    def _after(self, run: Run, future: Any) -> None:
+        try:
+            value = future.result()
+        except BaseException as exc:  # noqa: BLE001
+            self.finish(run, self.outcomes.failed(run, exc))
+        else:
+            self.finish(run, self.outcomes.completed(run, value))
+
+    def finish(self, run: Run, outcome: Outcome) -> None:
+        """Hand an outcome to the loop for the next group commit."""
+        with run.lock:
+            if run.abandoned:  # the thread of a timed-out run came back: free its slot
+                with self._lock:
+                    self._stuck -= 1
+                outcome = None  # type: ignore[assignment]
+            elif run.done:
+                return
+            else:
+                run.done = True
+        if outcome is not None:
+            self._done.append((run, outcome))
+        if self._waiter is not None:
+            self._waiter.ring()
+
+    def _flush_done(self, pause: float) -> float:
+        if not self._done:
+            return pause
+        batch = []
+        while self._done:
+            batch.append(self._done.popleft())
+        try:
+            written = self.backend.job_finish([o for _, o in batch])
+        except OffloadError as exc:
+            self._done.extendleft(reversed(batch))  # keep them; write again later
+            log.warning("worker %s: writing %d outcomes failed (%s)", self.id, len(batch), exc)
+            return _backoff(pause)
+        with self._lock:
+            for run, _ in batch:
+                self._running.pop(run.record.id, None)
+        for run, outcome in batch:
+            if run.record.id not in written:
+                log.warning("job %s: outcome %s dropped, the lease was lost", run.record.id, outcome.status,
+                            extra={"job_id": run.record.id, "task": run.record.task})
+        return pause
+
+    # -- called by Services -----------------------------------------------------------------
+
+    def time_out(self, run: Run) -> None:
+        """A sync task ran past its timeout: record it now; its thread is abandoned."""
+        with run.lock:
+            if run.done:
+                return
+            run.done = run.abandoned = True
+        with self._lock:
+            self._stuck += 1
+        run.ctx.request_cancel()  # a cooperative task will stop at its next check
+        self._done.append((run, self.outcomes.timed_out(run)))
+        if self._waiter is not None:
+            self._waiter.ring()
+
+    def lease_lost(self, run: Run) -> None:
+        log.warning("job %s: lease lost; this run's writes will be ignored", run.record.id,
+                    extra={"job_id": run.record.id, "task": run.record.task})
+        run.ctx.lost = True
+        self.cancel_run(run)
+
+    def cancel_run(self, run: Run) -> None:
+        run.ctx.request_cancel()
+        if run.future is not None:
+            run.future.cancel()
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    def _shut_down(self, services: Services) -> None:
+        self._stop_claiming.set()
+        self._flush_done(0.0)
+        leftovers = [r for r in self.runs() if not r.done]
+        for run in leftovers:
+            run.abandoned = True
+            self.cancel_run(run)
+        if leftovers:
+            try:
+                released = self.backend.job_release([r.lease for r in leftovers])
+                log.warning("worker %s: put %d unfinished job(s) back to queued", self.id, len(released))
+            except OffloadError as exc:
+                log.error("worker %s: could not release jobs (%s); they return after their lease", self.id, exc)
+        services.stop()
+        try:
+            self.backend.worker_remove(self.id)
+        except OffloadError:
+            pass
+        if self._waiter is not None:
+            self._waiter.close()
+        if self._pool is not None:
+            self._pool.shutdown()
+        if self._loop is not None:
+            self._loop.shutdown()
+        self._stopped.set()
+        log.info("worker %s stopped", self.id)
+
+
+def _backoff(pause: float) -> float:
+    return min(5.0, max(0.1, pause * 2))

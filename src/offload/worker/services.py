@@ -1,0 +1,146 @@
+"""The worker's background duties, on one thread: heartbeats, coalesced progress,
+timeouts of sync tasks, recovery of other workers' lost jobs, and retention."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..backends.base import Progress, WorkerInfo
+from ..errors import OffloadError
+
+if TYPE_CHECKING:
+    from .runner import Worker
+
+log = logging.getLogger(__name__)
+
+
+class Every:
+    """Runs ``fn`` when ``period`` seconds passed since its last run."""
+
+    def __init__(self, period: float, fn: Callable[[], None], name: str) -> None:
+        self.period, self.fn, self.name = period, fn, name
+        self.next = 0.0
+
+    def tick(self, now: float) -> None:
+        if now < self.next:
+            return
+        self.next = now + self.period
+        try:
+            self.fn()
+        except OffloadError as exc:  # the store is down: try again next period
+            log.warning("worker %s failed: %s", self.name, exc)
+        except Exception:
+            log.exception("worker %s failed", self.name)
+
+
+class Services:
+    def __init__(self, worker: Worker) -> None:
+        self.w = worker
+        s = worker.app.settings
+        self.host = socket.gethostname()
+        self.started_at = time.time()
+        self.parent = os.getppid() if worker.supervised else None
+        self.duties = [
+            Every(s.progress_flush_s, self.flush_progress, "progress"),
+            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts"),
+            Every(s.heartbeat_s, self.heartbeat, "heartbeat"),
+            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery"),
+            Every(s.prune_every_s, self.prune, "retention"),
+        ]
+        self.tick = min(d.period for d in self.duties)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="offload-services", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
+
+    def alive(self) -> bool:
+        return self._thread.is_alive() or self._stop.is_set()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for duty in self.duties:
+                duty.tick(now)
+            if self.parent is not None and os.getppid() != self.parent:
+                log.warning("worker %s: supervisor is gone, stopping", self.w.id)
+                self.w.request_stop()
+                self.parent = None
+            self._stop.wait(self.tick)
+
+    # -- duties ---------------------------------------------------------------------
+
+    def flush_progress(self) -> None:
+        pending: list[tuple[object, Progress]] = []
+        runs = self.w.runs()
+        for run in runs:
+            run.lock.acquire()
+            update = run.ctx.take_progress()
+            if update is None:
+                run.lock.release()
+            else:
+                pending.append((run, update))
+        if not pending:
+            return
+        try:
+            written = self.w.backend.job_progress([u for _, u in pending])
+        except OffloadError:
+            for run, update in pending:
+                run.ctx.restore(update)  # type: ignore[attr-defined]
+            raise
+        finally:
+            for run, _ in pending:
+                run.lock.release()  # type: ignore[attr-defined]
+        for run, update in pending:
+            if update.job_id not in written:
+                self.w.lease_lost(run)  # type: ignore[arg-type]
+
+    def check_timeouts(self) -> None:
+        now = time.monotonic()
+        for run in self.w.runs():
+            if run.deadline is not None and now >= run.deadline and not run.done:
+                self.w.time_out(run)
+
+    def heartbeat(self) -> None:
+        w = self.w
+        runs = w.runs()
+        s = w.app.settings
+        if runs:
+            result = w.backend.job_heartbeat([r.lease for r in runs], lease_s=s.lease_s)
+            for run in runs:
+                if run.record.id not in result.held and not run.done:
+                    w.lease_lost(run)
+                elif run.record.id in result.cancel_requested:
+                    w.cancel_run(run)
+        w.backend.worker_beat(
+            WorkerInfo(
+                id=w.id, host=self.host, pid=os.getpid(), queues=list(w.queues), concurrency=w.concurrency,
+                started_at=self.started_at, heartbeat_at=time.time(), running=[r.record.id for r in runs],
+            )
+        )
+
+    def recover(self) -> None:
+        for record in self.w.backend.job_recover():
+            log.warning(
+                "job %s recovered from a lost worker: now %s", record.id, record.status,
+                extra={"job_id": record.id, "task": record.task},
+            )
+
+    def prune(self) -> None:
+        w = self.w
+        now = time.time()
+        deleted = w.backend.job_prune(w.app.prune_rules(now))
+        w.backend.event_prune(before=now - w.app.settings.keep_events_s)
+        if deleted:
+            log.info("retention: pruned %d finished jobs", deleted)
