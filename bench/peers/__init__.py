@@ -15,7 +15,7 @@ SYSTEMS: dict[str, tuple[str, str, str, str]] = {
     "huey-sqlite": ("huey", "sqlite", "sqlite", "peers"),
     "huey-postgres": ("huey", "postgres", "postgres", "peers"),
     "dramatiq": ("dramatiq", "redis", "", "peers"),
-    "arq": ("arq", "redis", "", "peers"),
+    "arq": ("arq", "redis", "", "peers-arq"),
     "saq": ("saq", "redis", "", "peers"),
     "procrastinate": ("procrastinate", "postgres", "", "peers"),
 }

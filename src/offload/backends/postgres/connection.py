@@ -1,0 +1,167 @@
+"""Connections to PostgreSQL: the URL's offload options, a pool that survives server
+restarts, transactions in READ COMMITTED, and driver errors translated at the boundary."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import IsolationLevel, errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from ...errors import BackendError, BackendUnavailable, ConfigurationError
+
+# Query parameters of the URL that are offload's, not libpq's; they are taken out before
+# the URL reaches libpq (which refuses parameters it doesn't know).
+OPTION_KEYS = ("schema", "pool_min", "pool_max", "pool_timeout")
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
+
+# Errors after which the same call may well succeed: the server is away, restarting,
+# overloaded, or two transactions collided.
+_TRANSIENT = (
+    psycopg.OperationalError,  # connection failures, admin shutdown, pool timeouts, ...
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    conninfo: str  # the URL without offload's own parameters
+    schema: str
+    pool_min: int = 1
+    pool_max: int = 10
+    pool_timeout: float = 5.0  # how long a call waits for a connection before BackendUnavailable
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel: one per schema, so stores in one database don't wake each other."""
+        return f"{self.schema}_jobs"
+
+
+def parse_url(url: str, options: dict[str, Any]) -> Settings:
+    """Split ``postgresql://…?schema=x&pool_max=20`` into libpq's URL and offload's settings.
+    Keyword options given to the backend win over the URL's."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {k: v for k, v in query if k in OPTION_KEYS}
+    unknown = set(options) - set(OPTION_KEYS)
+    if unknown:
+        raise ConfigurationError(f"unknown PostgreSQL store option(s) {sorted(unknown)}: use {list(OPTION_KEYS)}")
+    ours.update({k: v for k, v in options.items() if v is not None})
+    conninfo = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in OPTION_KEYS])))
+    schema = str(ours.get("schema", "offload"))
+    if not _IDENTIFIER.match(schema):
+        raise ConfigurationError(
+            f"schema={schema!r} in {url!r}: use lower-case letters, digits and _ (at most 50, not starting with a digit)"
+        )
+    try:
+        settings = Settings(
+            conninfo=conninfo,
+            schema=schema,
+            pool_min=int(ours.get("pool_min", 1)),
+            pool_max=int(ours.get("pool_max", 10)),
+            pool_timeout=float(ours.get("pool_timeout", 5.0)),
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"bad pool option in {url!r}: {exc}") from None
+    if not 0 <= settings.pool_min <= settings.pool_max or settings.pool_max < 1:
+        raise ConfigurationError(f"pool_min={settings.pool_min}, pool_max={settings.pool_max}: need 0 <= min <= max, max >= 1")
+    return settings
+
+
+def translate(exc: psycopg.Error, where: str) -> BackendError:
+    """The offload exception for a driver error (raise it ``from exc``)."""
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, _TRANSIENT):
+        return BackendUnavailable(f"PostgreSQL store {where} is unavailable: {text}")
+    return BackendError(f"PostgreSQL store {where}: {text}")
+
+
+def safe_location(conninfo: str) -> str:
+    """host:port/db of a URL, for messages: never the password."""
+    parts = urlsplit(conninfo)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    # Autocommit: single statements need no BEGIN/COMMIT round trips; multi-statement
+    # work uses conn.transaction(), which starts with BEGIN ISOLATION LEVEL READ COMMITTED
+    # whatever the server's default_transaction_isolation says (claims with SKIP LOCKED
+    # rely on READ COMMITTED's re-check of locked rows).
+    conn.autocommit = True
+    conn.isolation_level = IsolationLevel.READ_COMMITTED
+
+
+class Database:
+    """A connection pool, created lazily and again after fork() (a pool's sockets and
+    threads must never be shared with a child process)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.where = safe_location(settings.conninfo)
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = -1
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        pool = self._pool
+        if pool is not None and self._pid == os.getpid():
+            return pool
+        with self._lock:
+            if self._closed:
+                raise BackendError(f"PostgreSQL store {self.where} was closed")
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ConnectionPool(
+                    self.settings.conninfo,
+                    min_size=self.settings.pool_min,
+                    max_size=self.settings.pool_max,
+                    open=False,
+                    configure=_configure,
+                    check=ConnectionPool.check_connection,  # a connection the server dropped is replaced
+                    timeout=self.settings.pool_timeout,
+                    reconnect_timeout=24 * 3600.0,  # keep trying through long outages
+                    name=f"offload-{self.settings.schema}",
+                    kwargs={"connect_timeout": max(2, int(self.settings.pool_timeout))},
+                )
+                self._pool.open(wait=False)
+                self._pid = os.getpid()
+            return self._pool
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Translate driver errors raised inside the block."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise translate(exc, self.where) from exc
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled autocommit connection: each statement is its own transaction."""
+        with self.errors(), self.pool().connection() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A READ COMMITTED transaction on a pooled connection, committed at the end of
+        the block and rolled back if it raises."""
+        with self.errors(), self.pool().connection() as conn, conn.transaction():
+            yield conn.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()

@@ -1,0 +1,266 @@
+"""Every SQL statement of the PostgreSQL store, by name.
+
+Placeholders, filled by ``Queries`` once per store:
+
+* ``{s}``   the store's schema, quoted;
+* ``{now}`` the caller's ``now`` (``%(now)s``) or, when that is NULL, the server's clock
+  read once for the statement. Lease expiry is judged by the server, never by workers.
+
+Parameters are psycopg's ``%(name)s``. Batches pass parallel arrays and ``unnest`` them,
+so that one statement (one round trip) handles any number of jobs.
+"""
+
+from __future__ import annotations
+
+from .schema import render
+
+NOW = "coalesce(%(now)s::double precision, extract(epoch FROM statement_timestamp())::double precision)"
+
+JOB_COLUMNS = (
+    "id, task, queue, status, priority, owner, args, kwargs, attempts, max_attempts,"
+    " created_at, run_at, timeout, backoff, unique_key, result, error, traceback,"
+    " progress_current, progress_total, message, messages, started_at, completed_at,"
+    " worker_id, lease_token, lease_expires_at, cancel_requested"
+)
+
+# -- enqueue ----------------------------------------------------------------------
+
+# A job due now (no run_at, or one in the past) is queued with run_at = now; a later
+# one is scheduled. A unique_key held by a live job makes the insert a no-op
+# (jobs_unique); so does an id that exists already.
+JOB_INSERT = """
+INSERT INTO {s}.jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
+                      timeout, backoff, unique_key, created_at, run_at)
+SELECT %(id)s, %(task)s, %(queue)s,
+       CASE WHEN %(run_at)s::double precision > t.now THEN 'scheduled' ELSE 'queued' END,
+       %(priority)s, %(owner)s, %(args)s, %(kwargs)s, %(max_attempts)s,
+       %(timeout)s, %(backoff)s, %(unique_key)s, t.now,
+       greatest(coalesce(%(run_at)s::double precision, t.now), t.now)
+FROM (SELECT {now} AS now) AS t
+ON CONFLICT DO NOTHING
+RETURNING id, queue, status
+"""
+
+JOB_BY_UNIQUE_KEY = """
+SELECT id FROM {s}.jobs
+WHERE unique_key = %(unique_key)s AND status IN ('scheduled', 'queued', 'retrying', 'running')
+"""
+
+# Workers LISTEN on the store's channel. The payload is a queue name, never job data
+# (NOTIFY payloads are limited to 8000 bytes); Postgres delivers it on commit, folds
+# duplicates within one transaction, and drops it on rollback.
+NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
+
+# -- reads ----------------------------------------------------------------------------
+
+JOB_GET = "SELECT " + JOB_COLUMNS + " FROM {s}.jobs WHERE id = %(id)s"
+
+# FOR UPDATE: actions from users decide on the status they read, so they hold the row.
+JOB_STATUS_LOCKED = "SELECT status FROM {s}.jobs WHERE id = %(id)s FOR UPDATE"
+
+JOB_COUNTS = "SELECT queue, status, count(*) FROM {s}.jobs GROUP BY queue, status"
+
+QUEUE_NAMES = "SELECT name FROM {s}.queues"
+
+# -- the worker's writes --------------------------------------------------------------
+
+PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
+
+# One queue per statement, so that the claim index serves both the filter and the
+# order. SKIP LOCKED: concurrent claimers pass over each other's rows instead of
+# waiting; in READ COMMITTED a row that changed after the snapshot is re-checked
+# against the WHERE once it is locked, so a job is never claimed twice. MATERIALIZED
+# makes the locking sub-select run exactly once. The UPDATE repeats the status guard.
+JOB_CLAIM = """
+WITH t AS (SELECT {now} AS now),
+picked AS MATERIALIZED (
+    SELECT id FROM {s}.jobs, t
+    WHERE queue = %(queue)s AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= t.now
+      AND NOT EXISTS (SELECT 1 FROM {s}.queues WHERE name = %(queue)s AND paused)
+    ORDER BY priority DESC, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE OF jobs SKIP LOCKED
+)
+UPDATE {s}.jobs AS j
+SET status = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+    lease_token = replace(gen_random_uuid()::text, '-', ''),
+    lease_expires_at = t.now + %(lease_s)s, started_at = t.now, cancel_requested = false
+FROM picked, t
+WHERE j.id = picked.id AND j.status IN ('scheduled', 'queued', 'retrying')
+RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
+
+JOB_HEARTBEAT = """
+UPDATE {s}.jobs AS j SET lease_expires_at = {now} + %(lease_s)s
+FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token)
+WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+RETURNING j.id, j.cancel_requested
+"""
+
+# Progress and its events in one statement: the events are written only when the
+# guarded UPDATE found the job (the INSERT reads from its RETURNING).
+JOB_PROGRESS = """
+WITH u AS (
+    UPDATE {s}.jobs
+    SET progress_current = %(current)s, progress_total = %(total)s,
+        message = coalesce(%(message)s, message), messages = coalesce(%(messages)s, messages)
+    WHERE id = %(id)s AND lease_token = %(token)s AND status = 'running'
+    RETURNING id, owner
+), e AS (
+    INSERT INTO {s}.events (job_id, type, data, at, owner)
+    SELECT u.id, e.type, e.data::jsonb, coalesce(e.at, {now}), u.owner
+    FROM u, unnest(%(ev_types)s::text[], %(ev_data)s::text[], %(ev_at)s::double precision[])
+            WITH ORDINALITY AS e(type, data, at, n)
+    ORDER BY e.n
+)
+SELECT id FROM u
+"""
+
+# How a run ended, with its final progress; the status event comes from the trigger.
+JOB_FINISH = """
+WITH t AS (SELECT {now} AS now), u AS (
+    UPDATE {s}.jobs AS j
+    SET status = %(status)s, result = %(result)s, error = %(error)s, traceback = %(traceback)s,
+        completed_at = CASE WHEN %(status)s IN ('completed', 'failed', 'cancelled') THEN t.now END,
+        run_at = coalesce(%(run_at)s, j.run_at),
+        progress_current = coalesce(%(current)s, j.progress_current),
+        progress_total = coalesce(%(total)s, j.progress_total),
+        message = coalesce(%(message)s, j.message), messages = coalesce(%(messages)s, j.messages),
+        worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+    FROM t
+    WHERE j.id = %(id)s AND j.lease_token = %(token)s AND j.status = 'running'
+    RETURNING j.id, j.owner
+), e AS (
+    INSERT INTO {s}.events (job_id, type, data, at, owner)
+    SELECT u.id, e.type, e.data::jsonb, coalesce(e.at, t.now), u.owner
+    FROM u, t, unnest(%(ev_types)s::text[], %(ev_data)s::text[], %(ev_at)s::double precision[])
+            WITH ORDINALITY AS e(type, data, at, n)
+    ORDER BY e.n
+)
+SELECT id FROM u
+"""
+
+# Graceful shutdown: back to queued at once, and the attempt does not count.
+JOB_RELEASE = """
+UPDATE {s}.jobs AS j
+SET status = 'queued', attempts = greatest(j.attempts - 1, 0),
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL
+FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token)
+WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+RETURNING j.id, j.queue
+"""
+
+# The statement itself decides which expired jobs it takes: rows another recoverer
+# holds are skipped, rows it has already changed fail the re-check, so each expired
+# job is recovered once however many workers run this at the same moment. A heartbeat
+# that lands first moves lease_expires_at and the re-check lets the job be.
+JOB_RECOVER = """
+WITH t AS (SELECT {now} AS now),
+expired AS MATERIALIZED (
+    SELECT id FROM {s}.jobs, t
+    WHERE status = 'running' AND lease_expires_at < t.now
+    ORDER BY lease_expires_at
+    LIMIT %(limit)s
+    FOR UPDATE OF jobs SKIP LOCKED
+)
+UPDATE {s}.jobs AS j
+SET status = CASE WHEN j.attempts < j.max_attempts THEN 'queued' ELSE 'failed' END,
+    error = 'worker lost: its lease expired (worker ' || coalesce(j.worker_id, '?')
+            || ' stopped heartbeating)',
+    completed_at = CASE WHEN j.attempts < j.max_attempts THEN NULL ELSE t.now END,
+    run_at = CASE WHEN j.attempts < j.max_attempts THEN t.now ELSE j.run_at END,
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+FROM expired, t
+WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < t.now
+RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
+
+# -- actions from users (each runs after JOB_STATUS_LOCKED in the same transaction) ----
+
+JOB_CANCEL_WAITING = """
+UPDATE {s}.jobs SET status = 'cancelled', completed_at = {now}
+WHERE id = %(id)s AND status IN ('scheduled', 'queued', 'retrying')
+"""
+
+JOB_CANCEL_RUNNING = "UPDATE {s}.jobs SET cancel_requested = true WHERE id = %(id)s AND status = 'running'"
+
+JOB_RETRY = """
+UPDATE {s}.jobs
+SET status = 'queued', attempts = 0, error = NULL, traceback = NULL, result = NULL,
+    started_at = NULL, completed_at = NULL, run_at = {now}, cancel_requested = false,
+    progress_current = NULL, progress_total = NULL, message = NULL
+WHERE id = %(id)s AND status IN ('failed', 'cancelled')
+RETURNING queue
+"""
+
+JOB_DELETE = "DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')"
+
+# -- retention: one bounded batch per statement, each its own transaction ------------------
+
+# {where} is filled by the backend with fixed conditions on status and task.
+PRUNE_ENDED_BEFORE = """
+DELETE FROM {s}.jobs WHERE id IN (
+    SELECT id FROM {s}.jobs WHERE {where} AND completed_at < %(before)s LIMIT %(batch)s
+)
+"""
+
+PRUNE_BEYOND_KEEP = """
+DELETE FROM {s}.jobs WHERE id IN (
+    SELECT id FROM {s}.jobs WHERE {where}
+    ORDER BY completed_at DESC LIMIT %(batch)s OFFSET %(keep)s
+)
+"""
+
+# -- events ----------------------------------------------------------------------------
+
+EVENT_INSERT = """
+INSERT INTO {s}.events (job_id, type, data, at, owner)
+VALUES (%(job_id)s, %(type)s, %(data)s::jsonb, {now}, %(owner)s)
+"""
+
+# Sequence numbers are handed out before commit, so a transaction that is still open
+# may yet commit a smaller seq than one a reader already saw. Events are therefore
+# shown only once every transaction older than theirs has ended (xid below the
+# snapshot's xmin), or after 5 s, so that one long transaction elsewhere in the
+# cluster delays the stream by seconds at most.
+EVENT_LIST = """
+SELECT seq, job_id, type, data::text, at, owner FROM {s}.events
+WHERE seq > %(after)s AND (%(job_id)s::text IS NULL OR job_id = %(job_id)s)
+  AND (xid < pg_snapshot_xmin(pg_current_snapshot())
+       OR at < extract(epoch FROM clock_timestamp())::double precision - 5)
+ORDER BY seq
+LIMIT %(limit)s
+"""
+
+EVENT_PRUNE = "DELETE FROM {s}.events WHERE at < %(before)s"
+
+# -- queues and workers -----------------------------------------------------------------
+
+QUEUE_PAUSE = """
+INSERT INTO {s}.queues (name, paused) VALUES (%(name)s, %(paused)s)
+ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
+"""
+
+WORKER_BEAT = """
+INSERT INTO {s}.workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running)
+VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(concurrency)s, %(started_at)s, %(heartbeat_at)s, %(running)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running
+"""
+
+WORKER_REMOVE = "DELETE FROM {s}.workers WHERE id = %(id)s"
+
+WORKER_LIST = """
+SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running
+FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at
+"""
+
+
+class Queries:
+    """This module's statements with the schema and the clock filled in, by the same names."""
+
+    def __init__(self, schema: str) -> None:
+        for name, value in globals().items():
+            if name.isupper() and isinstance(value, str) and name not in ("NOW", "JOB_COLUMNS"):
+                setattr(self, name, render(value.replace("{now}", NOW), schema))
+        self.JOB_COLUMNS = JOB_COLUMNS
+
+    def __getattr__(self, name: str) -> str:  # for type checkers: every statement is a str
+        raise AttributeError(name)

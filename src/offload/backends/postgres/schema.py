@@ -1,0 +1,154 @@
+"""PostgreSQL schema, as forward migrations. Version N is MIGRATIONS[N - 1]; never edit a
+released step, append a new one.
+
+Every object lives in the store's own schema (``offload`` unless the URL says
+``?schema=``); ``{s}`` below stands for it. Times are ``double precision`` POSIX seconds,
+as they cross the Backend protocol. JSON the user gave (args, kwargs, result, messages)
+is kept as ``text``, byte for byte; event data is ``jsonb``.
+
+Storage parameters, for the vacuum story in docs/postgres.md:
+
+* ``jobs`` is a hot, churning table: ``fillfactor = 80`` leaves room in each page so that
+  heartbeats and progress writes, which touch no indexed column, are HOT updates (no
+  index writes, no index bloat); autovacuum runs after 1 % of the rows changed instead
+  of the default 20 %, so dead rows left by claims and finishes are reclaimed while the
+  table is small.
+* The lease time is deliberately in no index, so that a heartbeat stays HOT; recovery
+  scans the running jobs through ``jobs_status``, and there are only as many of those as
+  worker slots.
+* ``events`` is append-mostly and pruned by time: frequent autoanalyze keeps the
+  planner's idea of ``seq``/``at`` ranges current.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: jobs, events, queues, workers
+    """
+    CREATE TABLE {s}.jobs (
+        id               text PRIMARY KEY,        -- time-ordered, see offload.job.new_job_id
+        task             text NOT NULL,
+        queue            text NOT NULL,
+        status           text NOT NULL CHECK (status IN ('scheduled', 'queued', 'running', 'retrying',
+                                                         'completed', 'failed', 'cancelled')),
+        priority         integer NOT NULL DEFAULT 0,
+        owner            text,
+        args             text NOT NULL,           -- JSON
+        kwargs           text NOT NULL,           -- JSON
+        result           text,                    -- JSON
+        error            text,
+        traceback        text,
+        attempts         integer NOT NULL DEFAULT 0,
+        max_attempts     integer NOT NULL DEFAULT 1,
+        timeout          double precision,
+        backoff          double precision,
+        unique_key       text,
+        progress_current double precision,
+        progress_total   double precision,
+        message          text,
+        messages         text,                    -- JSON [{"at": ts, "message": str}]
+        created_at       double precision NOT NULL,
+        run_at           double precision NOT NULL,
+        started_at       double precision,
+        completed_at     double precision,
+        worker_id        text,
+        lease_token      text,
+        lease_expires_at double precision,
+        cancel_requested boolean NOT NULL DEFAULT false
+    ) WITH (fillfactor = 80,
+            autovacuum_vacuum_scale_factor = 0.01,
+            autovacuum_vacuum_insert_scale_factor = 0.05,
+            autovacuum_analyze_scale_factor = 0.02,
+            autovacuum_vacuum_cost_delay = 1);
+
+    -- Only waiting jobs are in the claim index, so it stays small however many
+    -- finished jobs the table keeps. The claim's WHERE repeats its condition.
+    CREATE INDEX jobs_claim ON {s}.jobs (queue, priority DESC, run_at, id)
+        WHERE status IN ('scheduled', 'queued', 'retrying');
+    CREATE UNIQUE INDEX jobs_unique ON {s}.jobs (unique_key)
+        WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'retrying', 'running');
+    CREATE INDEX jobs_ended ON {s}.jobs (status, task, completed_at)
+        WHERE status IN ('completed', 'failed', 'cancelled');
+    CREATE INDEX jobs_status ON {s}.jobs (status, id);
+    CREATE INDEX jobs_owner ON {s}.jobs (owner, id) WHERE owner IS NOT NULL;
+    CREATE INDEX jobs_task ON {s}.jobs (task, id);
+    CREATE INDEX jobs_queue_status ON {s}.jobs (queue, status);
+
+    -- seq comes from an identity: never reused after pruning, so readers' cursors stay
+    -- valid. xid is the writing transaction; readers use it to hold back events of
+    -- transactions that may still commit a smaller seq (see queries.EVENT_LIST).
+    CREATE TABLE {s}.events (
+        seq    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id text NOT NULL,
+        type   text NOT NULL,
+        data   jsonb NOT NULL,
+        at     double precision NOT NULL,
+        owner  text,
+        xid    xid8 NOT NULL DEFAULT pg_current_xact_id()
+    ) WITH (autovacuum_analyze_scale_factor = 0.02);
+    CREATE INDEX events_job ON {s}.events (job_id, seq);
+    CREATE INDEX events_at ON {s}.events (at);
+
+    -- Every status change is an event, whichever statement made it. A new job's event
+    -- is dated at its creation; a change, by the server's clock at the change.
+    CREATE FUNCTION {s}.jobs_status_event() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO {s}.events (job_id, type, data, at, owner)
+            VALUES (NEW.id, 'status',
+                    jsonb_build_object('status', NEW.status, 'attempts', NEW.attempts),
+                    NEW.created_at, NEW.owner);
+        ELSE
+            INSERT INTO {s}.events (job_id, type, data, at, owner)
+            VALUES (NEW.id, 'status',
+                    jsonb_build_object('status', NEW.status, 'attempts', NEW.attempts, 'error', NEW.error),
+                    extract(epoch FROM clock_timestamp())::double precision, NEW.owner);
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER jobs_status_inserted AFTER INSERT ON {s}.jobs
+        FOR EACH ROW EXECUTE FUNCTION {s}.jobs_status_event();
+    CREATE TRIGGER jobs_status_changed AFTER UPDATE OF status ON {s}.jobs
+        FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+        EXECUTE FUNCTION {s}.jobs_status_event();
+
+    CREATE TABLE {s}.queues (
+        name   text PRIMARY KEY,
+        paused boolean NOT NULL DEFAULT false
+    );
+
+    CREATE TABLE {s}.workers (
+        id           text PRIMARY KEY,
+        host         text NOT NULL,
+        pid          integer NOT NULL,
+        queues       text NOT NULL,               -- JSON list
+        concurrency  integer NOT NULL,
+        started_at   double precision NOT NULL,
+        heartbeat_at double precision NOT NULL,
+        running      text NOT NULL                -- JSON list of job ids
+    ) WITH (fillfactor = 70);                     -- heartbeats are HOT updates
+    """,
+]
+
+# Run before the migrations, in the same transaction, under the advisory lock.
+BOOTSTRAP = """
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE IF NOT EXISTS {s}.schema_version (
+    version    integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+# One lock per schema, held until the migrating transaction ends, so that processes
+# starting together apply each step once, one after the other.
+MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.migrate.' || %(schema)s))"
+
+CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM {s}.schema_version"
+
+RECORD_VERSION = "INSERT INTO {s}.schema_version (version) VALUES (%(version)s)"
+
+
+def render(sql: str, schema: str) -> str:
+    """Put the (already validated) schema name into a statement."""
+    return sql.replace("{s}", f'"{schema}"')
