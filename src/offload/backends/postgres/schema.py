@@ -69,6 +69,9 @@ MIGRATIONS: list[str] = [
         WHERE unique_key IS NOT NULL AND status IN ('scheduled', 'queued', 'retrying', 'running');
     CREATE INDEX jobs_ended ON {s}.jobs (status, task, completed_at)
         WHERE status IN ('completed', 'failed', 'cancelled');
+    -- Retention deletes the oldest ended jobs of a status first, across tasks.
+    CREATE INDEX jobs_ended_at ON {s}.jobs (status, completed_at)
+        WHERE status IN ('completed', 'failed', 'cancelled');
     CREATE INDEX jobs_status ON {s}.jobs (status, id);
     CREATE INDEX jobs_owner ON {s}.jobs (owner, id) WHERE owner IS NOT NULL;
     CREATE INDEX jobs_task ON {s}.jobs (task, id);

@@ -101,6 +101,7 @@ class SQLiteBackend:
 
     def close(self) -> None:
         self.db.close()
+        self.bells.close()
 
     def ping(self) -> None:
         with self.db.errors():

@@ -76,6 +76,12 @@ class BellBoard:
                 except OSError:
                     pass
 
+    def close(self) -> None:
+        with self._lock:
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+
     def bell(self, name: str) -> Bell:
         os.makedirs(self.folder, exist_ok=True)
         return Bell(os.path.join(self.folder, f"{name}.sock"))

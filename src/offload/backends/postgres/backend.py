@@ -1,0 +1,353 @@
+"""PostgresBackend: the Backend protocol on PostgreSQL (see ../base.py for the rules).
+
+Any number of hosts may share one store. Claims lock rows with FOR UPDATE SKIP LOCKED
+in READ COMMITTED; workers are woken with LISTEN/NOTIFY; jobs may be enqueued inside the
+caller's own transaction. Every driver error leaves as BackendUnavailable (retryable)
+or BackendError, and the same object keeps working once the server is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+
+from ...errors import ConfigurationError, InvalidTransition, JobNotFound
+from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from ..base import (
+    Event,
+    HeartbeatResult,
+    Inserted,
+    JobFilter,
+    Lease,
+    NewJob,
+    Outcome,
+    Progress,
+    PruneRule,
+    Waiter,
+    WorkerInfo,
+)
+from . import records
+from .connection import Database, parse_url
+from .listen import NotifyWaiter
+from .queries import Queries
+from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
+
+_NOTIFY_PAYLOAD_MAX = 1000  # bytes; a longer queue name is announced with an empty payload
+
+Cursor = psycopg.Cursor[Any]
+
+
+class PostgresBackend:
+    """Jobs in a PostgreSQL schema (``offload`` unless ``?schema=`` or ``schema=`` says
+    otherwise). Options: ``schema``, ``pool_min``, ``pool_max``, ``pool_timeout``
+    (seconds a call waits for a connection before raising BackendUnavailable)."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.url = url
+        self.settings = parse_url(url, options)
+        self.schema = self.settings.schema
+        self.channel = self.settings.channel
+        self.db = Database(self.settings)
+        self.q = Queries(self.schema)
+        self._waiters: list[NotifyWaiter] = []
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply missing steps under an advisory lock, so that processes starting at
+        the same time don't race; each step and its version row commit together."""
+        with self.db.transaction() as cur:
+            cur.execute(MIGRATE_LOCK, {"schema": self.schema})
+            cur.execute(render(BOOTSTRAP, self.schema))
+            row = cur.execute(render(CURRENT_VERSION, self.schema)).fetchone()
+            current = row[0] if row else 0
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                cur.execute(render(MIGRATIONS[version - 1], self.schema))
+                cur.execute(render(RECORD_VERSION, self.schema), {"version": version})
+        return len(MIGRATIONS)
+
+    def close(self) -> None:
+        for waiter in self._waiters:
+            waiter.close()
+        self._waiters.clear()
+        self.db.close()
+
+    def ping(self) -> None:
+        with self.db.connection() as conn:
+            conn.execute("SELECT 1 FROM " + render("{s}.jobs", self.schema) + " LIMIT 1").fetchall()
+
+    # -- enqueue ----------------------------------------------------------------------
+
+    def job_insert_many(
+        self, jobs: Sequence[NewJob], *, now: float | None = None, connection: Any = None
+    ) -> list[Inserted]:
+        if not jobs:
+            return []
+        if connection is None:
+            with self.db.transaction() as cur:
+                return self._insert(cur, jobs, now)
+        if not isinstance(connection, psycopg.Connection):
+            raise ConfigurationError(
+                f"connection= must be a psycopg 3 Connection (the caller's open transaction), "
+                f"got {type(connection).__name__}"
+            )
+        # The caller's transaction: written, never committed here; NOTIFY is delivered by
+        # its commit and dropped by its rollback. An autocommit connection gets a
+        # transaction (or savepoint) of its own, so the batch is still all or none.
+        with self.db.errors():
+            cur = connection.cursor(row_factory=tuple_row)
+            if connection.autocommit:
+                with connection.transaction():
+                    return self._insert(cur, jobs, now)
+            return self._insert(cur, jobs, now)
+
+    def _insert(self, cur: Cursor, jobs: Sequence[NewJob], now: float | None) -> list[Inserted]:
+        cur.executemany(self.q.JOB_INSERT, [records.insert_params(j, now) for j in jobs], returning=True)
+        rows = _results(cur)
+        result: list[Inserted] = []
+        ready: set[str] = set()
+        for job, row in zip(jobs, rows, strict=True):
+            if row is None:
+                row = self._insert_conflict(cur, job, now)
+            if row[2] is None:
+                result.append(Inserted(row[0], False))
+                continue
+            result.append(Inserted(row[0], True))
+            if row[2] == "queued":
+                ready.add(row[1])
+        self._notify(cur, ready)
+        return result
+
+    def _insert_conflict(self, cur: Cursor, job: NewJob, now: float | None) -> tuple[Any, ...]:
+        """The live job holding ``job``'s unique_key as (id, None, None); or, when the
+        holder ended meanwhile, the row of a second, successful insert."""
+        for _ in range(3):
+            if job.unique_key is not None:
+                holder = cur.execute(self.q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
+                if holder is not None:
+                    return (holder[0], None, None)
+            row = cur.execute(self.q.JOB_INSERT, records.insert_params(job, now)).fetchone()
+            if row is not None:
+                return tuple(row)
+            if job.unique_key is None:
+                break
+        raise InvalidTransition(job.id, "new", "queued")  # only an id collision gets here
+
+    def _notify(self, cur: Cursor, queues: Iterable[str]) -> None:
+        payloads = sorted({q if len(q.encode()) <= _NOTIFY_PAYLOAD_MAX else "" for q in queues})
+        if payloads:
+            cur.execute(self.q.NOTIFY, {"channel": self.channel, "queues": payloads})
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def job_get(self, job_id: str) -> JobRecord | None:
+        with self.db.connection() as conn:
+            row = conn.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
+        return None if row is None else records.job_record(row)
+
+    def job_list(self, flt: JobFilter) -> list[JobRecord]:
+        where, params = [], {"limit": flt.limit}
+        for col in ("status", "queue", "task", "owner"):
+            value = getattr(flt, col)
+            if value is not None:
+                where.append(f"{col} = %({col})s")
+                params[col] = str(value)
+        if flt.before_id is not None:
+            where.append("id < %(before_id)s")
+            params["before_id"] = flt.before_id
+        sql = f"SELECT {self.q.JOB_COLUMNS} FROM " + render("{s}.jobs", self.schema)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT %(limit)s"
+        with self.db.connection() as conn:
+            return [records.job_record(r) for r in conn.execute(sql, params).fetchall()]
+
+    def job_counts(self) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        with self.db.connection() as conn:
+            for queue, status, n in conn.execute(self.q.JOB_COUNTS).fetchall():
+                counts.setdefault(queue, {})[status] = n
+            for (name,) in conn.execute(self.q.QUEUE_NAMES).fetchall():
+                counts.setdefault(name, {})
+        return counts
+
+    # -- the worker's writes --------------------------------------------------------------
+
+    def job_claim(
+        self,
+        *,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None = None,
+    ) -> list[JobRecord]:
+        claimed: list[JobRecord] = []
+        if limit <= 0 or not queues:
+            return claimed
+        with self.db.transaction() as cur:
+            for queue in queues:
+                if len(claimed) >= limit:
+                    break
+                params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id,
+                          "lease_s": lease_s, "now": now}
+                rows = [records.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, params).fetchall()]
+                rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+                claimed.extend(rows)
+        return claimed
+
+    def job_heartbeat(
+        self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None
+    ) -> HeartbeatResult:
+        if not leases:
+            return HeartbeatResult(frozenset(), frozenset())
+        params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases], "lease_s": lease_s, "now": now}
+        with self.db.connection() as conn:
+            rows = conn.execute(self.q.JOB_HEARTBEAT, params).fetchall()
+        return HeartbeatResult(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]))
+
+    def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:
+        if not updates:
+            return set()
+        params = [{"id": p.job_id, "token": p.token, "now": now, **records.progress_params(p)} for p in updates]
+        with self.db.transaction() as cur:
+            cur.executemany(self.q.JOB_PROGRESS, params, returning=True)
+            return {row[0] for row in _results(cur) if row is not None}
+
+    def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
+        if not outcomes:
+            return set()
+        params = [records.outcome_params(o, now) for o in outcomes]
+        with self.db.transaction() as cur:
+            cur.executemany(self.q.JOB_FINISH, params, returning=True)
+            return {row[0] for row in _results(cur) if row is not None}
+
+    def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
+        if not leases:
+            return set()
+        params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases]}
+        with self.db.transaction() as cur:
+            rows = cur.execute(self.q.JOB_RELEASE, params).fetchall()
+            self._notify(cur, {r[1] for r in rows})
+        return {r[0] for r in rows}
+
+    def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
+        with self.db.transaction() as cur:
+            rows = [records.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
+            self._notify(cur, {r.queue for r in rows if r.status == JobStatus.QUEUED})
+        return rows
+
+    # -- actions from users -------------------------------------------------------------------
+
+    def _status_of(self, cur: Cursor, job_id: str) -> JobStatus:
+        row = cur.execute(self.q.JOB_STATUS_LOCKED, {"id": job_id}).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return JobStatus(row[0])
+
+    def _get_in(self, cur: Cursor, job_id: str) -> JobRecord:
+        row = cur.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
+        assert row is not None  # locked by _status_of in this transaction
+        return records.job_record(row)
+
+    def job_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
+        with self.db.transaction() as cur:
+            status = self._status_of(cur, job_id)
+            if status in WAITING:
+                cur.execute(self.q.JOB_CANCEL_WAITING, {"id": job_id, "now": now})
+            elif status == JobStatus.RUNNING:
+                cur.execute(self.q.JOB_CANCEL_RUNNING, {"id": job_id})
+                cur.execute(
+                    self.q.EVENT_INSERT,
+                    {"job_id": job_id, "type": "cancel_requested", "data": "{}", "now": now, "owner": None},
+                )
+            else:
+                raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
+            return self._get_in(cur, job_id)
+
+    def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
+        with self.db.transaction() as cur:
+            status = self._status_of(cur, job_id)
+            if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+                raise InvalidTransition(job_id, status, JobStatus.QUEUED)
+            cur.execute(self.q.JOB_RETRY, {"id": job_id, "now": now})
+            record = self._get_in(cur, job_id)
+            self._notify(cur, [record.queue])
+        return record
+
+    def job_delete(self, job_id: str) -> None:
+        with self.db.transaction() as cur:
+            status = self._status_of(cur, job_id)
+            if status not in TERMINAL:
+                raise InvalidTransition(job_id, status, "deleted")
+            cur.execute(self.q.JOB_DELETE, {"id": job_id})
+
+    def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
+        """Each batch is its own short transaction, so pruning never holds many row
+        locks or one long snapshot (which would stop vacuum)."""
+        deleted = 0
+        for rule in rules:
+            where, params = records.prune_where(rule)
+            statements = [(self.q.PRUNE_ENDED_BEFORE.replace("{where}", where), params)]
+            if rule.keep is not None:
+                statements.append((self.q.PRUNE_BEYOND_KEEP.replace("{where}", where), {**params, "keep": rule.keep}))
+            for sql, stmt_params in statements:
+                while True:
+                    with self.db.connection() as conn:
+                        n = conn.execute(sql, {**stmt_params, "batch": batch}).rowcount
+                    deleted += n
+                    if n < batch:
+                        break
+        return deleted
+
+    # -- queues, events, workers -----------------------------------------------------------
+
+    def queue_pause(self, name: str, paused: bool) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(self.q.QUEUE_PAUSE, {"name": name, "paused": paused})
+            if not paused:
+                self._notify(cur, [name])
+
+    def queue_paused(self) -> set[str]:
+        with self.db.connection() as conn:
+            return {r[0] for r in conn.execute(self.q.PAUSED_QUEUES).fetchall()}
+
+    def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
+        with self.db.connection() as conn:
+            rows = conn.execute(self.q.EVENT_LIST, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
+        return [records.event(r) for r in rows]
+
+    def event_prune(self, *, before: float) -> int:
+        with self.db.connection() as conn:
+            return conn.execute(self.q.EVENT_PRUNE, {"before": before}).rowcount
+
+    def worker_beat(self, info: WorkerInfo) -> None:
+        with self.db.connection() as conn:
+            conn.execute(self.q.WORKER_BEAT, records.worker_params(info))
+
+    def worker_remove(self, worker_id: str) -> None:
+        with self.db.connection() as conn:
+            conn.execute(self.q.WORKER_REMOVE, {"id": worker_id})
+
+    def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
+        with self.db.connection() as conn:
+            rows = conn.execute(self.q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
+        return [records.worker_info(r) for r in rows]
+
+    def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
+        """A LISTEN session of its own, woken for ``queues`` (see listen.py)."""
+        self._waiters = [w for w in self._waiters if not w.closed]
+        waiter = NotifyWaiter(self.settings.conninfo, self.channel, queues, name=worker_id)
+        self._waiters.append(waiter)
+        return waiter
+
+
+def _results(cur: Cursor) -> list[Any]:
+    """The first row (or None) of each result of an executemany(returning=True)."""
+    out = [cur.fetchone()]
+    while cur.nextset():
+        out.append(cur.fetchone())
+    return out
