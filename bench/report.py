@@ -58,7 +58,7 @@ def markdown(doc: dict) -> str:
                f"min–max range relative to the median. Total {doc.get('duration_s', 0) / 60:.1f} min.")
     out.append("")
     out.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
-               f"Python {m['python']}; {m['redis']}; {m['postgres']}.")
+               f"Python {m['python']}; {m.get('servers', '')}.")
     out.append("")
     out.append("N per workload: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
                + f"; idle CPU window {doc['idle_window_s']:.0f} s.")
@@ -106,4 +106,4 @@ def _short(cmd: str | None) -> str:
     words = cmd.split()
     if words and "/" in words[0]:
         words[0] = words[0].rsplit("/", 1)[1]
-    return " ".join(w for w in words if not w.startswith("redis://"))
+    return " ".join("$REDIS_URL" if w.startswith("redis://") else w for w in words)

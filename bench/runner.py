@@ -81,6 +81,13 @@ def machine_info() -> dict:
             "postgres": version([str(servers.PG_BIN / "postgres"), "--version"])}
 
 
+def short_versions(m: dict) -> str:
+    redis = (m.get("redis") or "").split()
+    redis_v = next((w[2:] for w in redis if w.startswith("v=")), "?")
+    pg = (m.get("postgres") or "").split()
+    return f"Redis {redis_v}, PostgreSQL {pg[2] if len(pg) > 2 else '?'}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny N, one repeat: a smoke run")
@@ -117,6 +124,7 @@ def main() -> int:
     doc: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
                  "repeats": repeats, "sizes": {w: sizes[w] for w in workloads},
                  "idle_window_s": idle, "machine": machine_info(), "systems": {}}
+    doc["machine"]["servers"] = short_versions(doc["machine"])
     t_all = time.time()
     try:
         for system in systems:

@@ -13,7 +13,6 @@ LABELS = {"redis": "Huey (Redis)", "sqlite": "Huey (SQLite)", "postgres": "Huey 
 
 
 class Peer(BasePeer):
-    packages = ["huey", "redis", "peewee", "psycopg2-binary"]
     slots = {"cpu": 4, "io": 50}
     bulk_note = "no bulk enqueue (task.map enqueues one by one)"
     progress_note = "no progress API"
@@ -21,6 +20,8 @@ class Peer(BasePeer):
     def __init__(self, variant: str = "") -> None:
         super().__init__(variant)
         self.label = LABELS[variant]
+        self.packages = ["huey", *{"redis": ["redis"], "sqlite": [],
+                                   "postgres": ["peewee", "psycopg2-binary"]}[variant]]
 
     def worker_cmd(self, mode: str) -> list[str]:
         return [str(BIN / "huey_consumer"), "tasks_huey.huey", "-k", "thread",

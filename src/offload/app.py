@@ -20,12 +20,6 @@ from .task import Task, TaskOptions
 if TYPE_CHECKING:
     from .worker import Worker
 
-_ENQUEUE_OPTIONS = frozenset(
-    {"delay", "run_at", "priority", "queue", "owner", "unique_key", "retries", "max_attempts",
-     "timeout", "backoff", "connection"}
-)
-
-
 class App:
     """``offload.App(url)``: tasks, enqueue, lookups and in-process workers.
 
@@ -117,6 +111,7 @@ class App:
         queue: str | None = None,
         owner: str | None = None,
         unique_key: str | None = None,
+        idempotency_key: str | None = None,
         retries: int | None = None,
         max_attempts: int | None = None,
         timeout: float | None = None,
@@ -147,6 +142,9 @@ class App:
             timeout=_positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
             backoff=_positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
             unique_key=None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
+            idempotency_key=(
+                None if idempotency_key is None else _check_str(task_name, "idempotency_key", idempotency_key)
+            ),
         )
 
     # -- lookups ------------------------------------------------------------------------

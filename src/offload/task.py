@@ -79,8 +79,8 @@ class Task:
 
     def enqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
         """Store a job for this task and return at once. Options are ``_``-prefixed:
-        ``_delay, _run_at, _priority, _queue, _owner, _unique_key, _retries,
-        _max_attempts, _timeout, _backoff, _connection``."""
+        ``_delay, _run_at, _priority, _queue, _owner, _unique_key, _idempotency_key,
+        _retries, _max_attempts, _timeout, _backoff, _connection``."""
         options = {k[1:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("_")}
         return self.app.enqueue(self.name, *args, **{f"_{k}": v for k, v in options.items()}, **kwargs)
 

@@ -13,6 +13,7 @@ Fixtures (load with ``pytest_plugins = ["tests.support.postgres"]``):
 * ``postgres_server`` (session): the running cluster.
 * ``postgres_url`` (function): a URL whose ``?schema=`` names a schema of its own, dropped
   after the test. A server that can't be started fails the test; it never skips.
+* ``postgres_backend`` (function): a migrated PostgresBackend on that URL.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from typing import Any
 
 import psycopg
 import pytest
+
+from offload.backends.base import NewJob
+from offload.job import new_job_id
 
 ENV_URL = "OFFLOAD_TEST_PG_URL"
 _OS_USER = "postgres"
@@ -217,3 +221,21 @@ def postgres_url(postgres_server: PostgresCluster) -> Iterator[str]:
     if postgres_server.external_url is None:
         postgres_server.start()
     postgres_server.drop_schema(name)
+
+
+@pytest.fixture
+def postgres_backend(postgres_url: str) -> Iterator[Any]:
+    """A migrated PostgresBackend of its own; calls give up after 2 s without a connection."""
+    from offload.backends.postgres import PostgresBackend
+
+    backend = PostgresBackend(postgres_url, pool_timeout=2.0)
+    backend.migrate()
+    yield backend
+    backend.close()
+
+
+def new_job(queue: str = "default", **fields: Any) -> NewJob:
+    """A NewJob with defaults, for tests."""
+    values: dict[str, Any] = {"task": "t", "args_json": "[]", "kwargs_json": "{}"}
+    values.update(fields)
+    return NewJob(id=values.pop("id", new_job_id()), queue=queue, **values)

@@ -43,13 +43,14 @@ class NewJob:
     timeout: float | None = None
     backoff: float | None = None
     unique_key: str | None = None
+    idempotency_key: str | None = None  # unique among all stored jobs, finished ones too
 
 
 @dataclass(frozen=True, slots=True)
 class Inserted:
     """What ``job_insert_many`` did with one NewJob."""
 
-    id: str  # the new job's id, or the id of the live job holding the same unique_key
+    id: str  # the new job's id, or the id of the job holding its idempotency_key / unique_key
     created: bool
 
 
@@ -133,6 +134,18 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token. Only a hash of the secret is stored."""
+
+    id: str
+    user: str
+    hash: str
+    admin: bool
+    created_at: float
+    revoked_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PruneRule:
     """Delete jobs in ``status`` that ended before ``before``, and beyond the newest
     ``keep`` of them. ``task`` None means every task not in ``exclude_tasks``."""
@@ -177,8 +190,9 @@ class Backend(Protocol):
     ) -> list[Inserted]:
         """Store jobs atomically (all or none), in order; wake waiting workers after commit.
 
-        A job whose unique_key is held by a scheduled, queued, retrying or running job is
-        not stored; its Inserted names the holder.
+        A job whose idempotency_key is held by any stored job, or whose unique_key is held
+        by a scheduled, queued, retrying or running job, is not stored; its Inserted
+        names the holder (the idempotency_key holder first).
 
         ``connection``: the caller's own open transaction (a psycopg connection for
         PostgreSQL). The jobs are written in it and exist if and only if the caller
@@ -258,6 +272,19 @@ class Backend(Protocol):
     def worker_remove(self, worker_id: str) -> None: ...
 
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]: ...
+
+    # -- API tokens ----------------------------------------------------------------------
+
+    def token_insert(self, token: TokenRecord) -> None: ...
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        """The token with this hash, revoked or not."""
+
+    def token_list(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+
+    def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
+        """Mark revoked; False when no such token (or already revoked)."""
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         """A doorbell rung by job_insert_many and job_retry for these queues."""

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -102,9 +104,31 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.isolation_level = IsolationLevel.READ_COMMITTED
 
 
+def _stale(conn: psycopg.Connection[Any]) -> bool:
+    """Whether a pooled connection is dead, at the cost of a round trip only when it
+    looks suspicious: an idle session has nothing to read unless the server ended it
+    (a restart sends FATAL, then EOF)."""
+    if conn.closed or conn.broken:
+        return True
+    probe = select.poll()
+    probe.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if not probe.poll(0):
+        return False
+    try:
+        conn.execute("")
+    except psycopg.Error:
+        return True
+    return False
+
+
 class Database:
     """A connection pool, created lazily and again after fork() (a pool's sockets and
-    threads must never be shared with a child process)."""
+    threads must never be shared with a child process).
+
+    After a server restart every pooled connection is dead. They are found by ``_stale``
+    and replaced one after the other without waiting, and the pool's own reconnect
+    attempts give up after a few seconds, so that the next call after the outage
+    starts a fresh attempt at once instead of waiting out a long backoff."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -128,11 +152,16 @@ class Database:
                     max_size=self.settings.pool_max,
                     open=False,
                     configure=_configure,
-                    check=ConnectionPool.check_connection,  # a connection the server dropped is replaced
                     timeout=self.settings.pool_timeout,
-                    reconnect_timeout=24 * 3600.0,  # keep trying through long outages
+                    reconnect_timeout=max(2.0, self.settings.pool_timeout),
                     name=f"offload-{self.settings.schema}",
-                    kwargs={"connect_timeout": max(2, int(self.settings.pool_timeout))},
+                    kwargs={
+                        "connect_timeout": max(2, int(self.settings.pool_timeout)),
+                        "keepalives": 1,  # find a vanished server or host during long waits
+                        "keepalives_idle": 30,
+                        "keepalives_interval": 10,
+                        "keepalives_count": 3,
+                    },
                 )
                 self._pool.open(wait=False)
                 self._pid = os.getpid()
@@ -149,15 +178,29 @@ class Database:
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled autocommit connection: each statement is its own transaction."""
-        with self.errors(), self.pool().connection() as conn:
-            yield conn
+        with self.errors():
+            pool = self.pool()
+            conn = self._get_live(pool)
+            try:
+                yield conn
+            finally:
+                pool.putconn(conn)  # a broken connection is discarded and replaced by the pool
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
         """A READ COMMITTED transaction on a pooled connection, committed at the end of
         the block and rolled back if it raises."""
-        with self.errors(), self.pool().connection() as conn, conn.transaction():
+        with self.connection() as conn, self.errors(), conn.transaction():
             yield conn.cursor()
+
+    def _get_live(self, pool: ConnectionPool[psycopg.Connection[Any]]) -> psycopg.Connection[Any]:
+        deadline = time.monotonic() + self.settings.pool_timeout
+        while True:
+            conn = pool.getconn(timeout=max(0.001, deadline - time.monotonic()))
+            if not _stale(conn):
+                return conn
+            conn.close()
+            pool.putconn(conn)
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ from ..base import (
     Outcome,
     Progress,
     PruneRule,
+    TokenRecord,
     Waiter,
     WorkerInfo,
 )
@@ -64,6 +65,10 @@ def _record(row: Sequence[Any]) -> JobRecord:
         lease_expires_at=row[26],
         cancel_requested=bool(row[27]),
     )
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
 
 
 def _progress_params(p: Progress | None) -> dict[str, Any]:
@@ -119,7 +124,7 @@ class SQLiteBackend:
         now = _now(now)
         rows = [_insert_params(j, now) for j in jobs]
         with self.db.write() as c:
-            if not any(j.unique_key for j in jobs):
+            if not any(j.unique_key or j.idempotency_key for j in jobs):
                 c.executemany(q.JOB_INSERT, rows)  # random ids: no conflict is possible
                 result = [Inserted(j.id, True) for j in jobs]
             else:
@@ -131,7 +136,11 @@ class SQLiteBackend:
     def _insert_one(self, c: sqlite3.Connection, job: NewJob, row: dict[str, Any]) -> Inserted:
         if c.execute(q.JOB_INSERT, row).rowcount == 1:
             return Inserted(job.id, True)
-        holder = c.execute(q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
+        holder = None
+        if job.idempotency_key:
+            holder = c.execute(q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
+        if holder is None and job.unique_key:
+            holder = c.execute(q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
         if holder is None:  # only an id collision could get here
             raise InvalidTransition(job.id, "new", "queued")
         return Inserted(holder[0], False)
@@ -367,6 +376,27 @@ class SQLiteBackend:
             for r in rows
         ]
 
+    # -- API tokens -----------------------------------------------------------------------
+
+    def token_insert(self, token: TokenRecord) -> None:
+        params = {"id": token.id, "user": token.user, "hash": token.hash, "admin": int(token.admin),
+                  "created_at": token.created_at}
+        with self.db.write() as c:
+            c.execute(q.TOKEN_INSERT, params)
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        with self.db.errors():
+            row = self.db.get().execute(q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
+        return None if row is None else _token(row)
+
+    def token_list(self) -> list[TokenRecord]:
+        with self.db.errors():
+            return [_token(r) for r in self.db.get().execute(q.TOKEN_LIST)]
+
+    def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
+        with self.db.write() as c:
+            return c.execute(q.TOKEN_REVOKE, {"id": token_id, "now": _now(now)}).rowcount == 1
+
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         return self.bells.bell(worker_id)
 
@@ -400,6 +430,7 @@ def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
         "timeout": job.timeout,
         "backoff": job.backoff,
         "unique_key": job.unique_key,
+        "idempotency_key": job.idempotency_key,
         "now": now,
         "run_at": run_at,
     }

@@ -14,11 +14,13 @@ JOB_COLUMNS = (
 # A unique_key held by a live job makes the insert a no-op (jobs_unique index).
 JOB_INSERT = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
-                  timeout, backoff, unique_key, created_at, run_at)
+                  timeout, backoff, unique_key, idempotency_key, created_at, run_at)
 VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
-        :timeout, :backoff, :unique_key, :now, :run_at)
+        :timeout, :backoff, :unique_key, :idempotency_key, :now, :run_at)
 ON CONFLICT DO NOTHING
 """
+
+JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM jobs WHERE idempotency_key = :idempotency_key"
 
 JOB_BY_UNIQUE_KEY = """
 SELECT id FROM jobs
@@ -159,3 +161,17 @@ FROM workers WHERE heartbeat_at >= :alive_after ORDER BY started_at
 """
 
 WORKER_PRUNE = "DELETE FROM workers WHERE heartbeat_at < :before"
+
+# -- API tokens -----------------------------------------------------------------------
+
+TOKEN_COLUMNS = "id, user, hash, admin, created_at, revoked_at"
+
+TOKEN_INSERT = """
+INSERT INTO tokens (id, user, hash, admin, created_at) VALUES (:id, :user, :hash, :admin, :created_at)
+"""
+
+TOKEN_BY_HASH = f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = :hash"
+
+TOKEN_LIST = f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
+
+TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"

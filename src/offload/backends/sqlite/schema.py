@@ -92,4 +92,18 @@ MIGRATIONS: list[str] = [
         running      TEXT NOT NULL                -- JSON list of job ids
     );
     """,
+    # 2: idempotency keys of API submissions, API tokens
+    """
+    ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+    CREATE UNIQUE INDEX jobs_idempotency ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+    CREATE TABLE tokens (
+        id         TEXT PRIMARY KEY,
+        user       TEXT NOT NULL,
+        hash       TEXT NOT NULL UNIQUE,              -- sha256 of the secret
+        admin      INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    );
+    """,
 ]
