@@ -80,9 +80,7 @@ def test_context_parameter_is_not_an_argument(app: offload.App) -> None:
         app.tasks["fetch"].enqueue()
 
 
-@pytest.mark.parametrize(
-    "value", [object(), {1: "int key"}, dt.datetime(2026, 1, 1), {"s": {1, 2}}, b"bytes", 2**70]
-)
+@pytest.mark.parametrize("value", [object(), {1: "int key"}, dt.datetime(2026, 1, 1), {"s": {1, 2}}, b"bytes", 2**70])
 def test_values_that_are_not_json(app: offload.App, value: object) -> None:
     with pytest.raises(errors.NotSerializable, match="arguments of 'plain' is not JSON"):
         app.enqueue("plain", value)
@@ -160,11 +158,17 @@ def test_not_a_database_file(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not a sqlite file" * 100)
     app = offload.App(f"sqlite:///{path}")
+
+    @app.task()
+    def plain(a: int) -> None: ...
+
     with pytest.raises(errors.ConfigurationError, match="junk.db"):
-        app.backend
+        app.enqueue("plain", 1)
 
 
-@pytest.mark.parametrize("url", ["mysql://x", "sqlite://relative.db", "sqlite:///:memory:", "sqlite:///x.db?synchronous=maybe"])
+@pytest.mark.parametrize(
+    "url", ["mysql://x", "sqlite://relative.db", "sqlite:///:memory:", "sqlite:///x.db?synchronous=maybe"]
+)
 def test_unsupported_urls(url: str) -> None:
     with pytest.raises(errors.ConfigurationError):
         offload.App(url)

@@ -1,14 +1,14 @@
 """offload: background jobs for web apps, with progress you can watch.
 
-    import offload
-    jobs = offload.App("sqlite:///jobs.db")
+import offload
+jobs = offload.App("sqlite:///jobs.db")
 
-    @jobs.task(retries=3)
-    def scrape(job, shop: str) -> dict:
-        job.set_progress(10, 100)
-        return {"added": 3}
+@jobs.task(retries=3)
+def scrape(job, shop: str) -> dict:
+    job.set_progress(10, 100)
+    return {"added": 3}
 
-    handle = scrape.enqueue("payback")
+handle = scrape.enqueue("payback")
 """
 
 from __future__ import annotations

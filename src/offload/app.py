@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from . import serialization
 from .backends import open_backend
@@ -19,6 +19,7 @@ from .task import Task, TaskOptions
 
 if TYPE_CHECKING:
     from .worker import Worker
+
 
 class App:
     """``offload.App(url)``: tasks, enqueue, lookups and in-process workers.
@@ -54,9 +55,17 @@ class App:
 
     # -- tasks ----------------------------------------------------------------------------
 
+    @overload
+    def task(self, fn: Callable[..., Any], /) -> Task: ...
+
+    @overload
     def task(
-        self, fn: Callable[..., Any] | None = None, *, name: str | None = None, **options: Any
-    ) -> Any:
+        self, fn: None = None, /, *, name: str | None = None, **options: Any
+    ) -> Callable[[Callable[..., Any]], Task]: ...
+
+    def task(
+        self, fn: Callable[..., Any] | None = None, /, *, name: str | None = None, **options: Any
+    ) -> Task | Callable[[Callable[..., Any]], Task]:
         """Register a function as a task: ``@app.task(queue=, priority=, retries=,
         backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
         keep_failed_s=)``."""
@@ -197,7 +206,8 @@ class App:
         now = time.time() if now is None else now
         s = self.settings
         special = tuple(
-            n for n, t in self.tasks.items()
+            n
+            for n, t in self.tasks.items()
             if (t.options.keep_completed_s, t.options.keep_completed, t.options.keep_failed_s) != (None, None, None)
         )
         rules = [

@@ -1,21 +1,21 @@
 """Every exception offload raises.
 
-    OffloadError
-    ├── ConfigurationError        bad URL, store path that can't be opened, bad setting
-    ├── EnqueueError              nothing was stored
-    │   ├── UnknownTask
-    │   ├── InvalidArguments      arguments don't bind to the task's signature
-    │   ├── NotSerializable       a value isn't JSON
-    │   └── PayloadTooLarge
-    ├── JobNotFound
-    ├── InvalidTransition         the job's state forbids the action
-    ├── BackendError
-    │   └── BackendUnavailable    the store can't be reached right now (retryable)
-    ├── WaitTimeout               JobHandle.wait ran out of time
-    ├── JobFailed                 JobHandle.wait on a job that ended failed
-    ├── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
-    │                             by JobContext.check_cancelled()
-    └── LeaseLost                 a worker's write was refused: another run owns the job
+OffloadError
+├── ConfigurationError        bad URL, store path that can't be opened, bad setting
+├── EnqueueError              nothing was stored
+│   ├── UnknownTask
+│   ├── InvalidArguments      arguments don't bind to the task's signature
+│   ├── NotSerializable       a value isn't JSON
+│   └── PayloadTooLarge
+├── JobNotFound
+├── InvalidTransition         the job's state forbids the action
+├── BackendError
+│   └── BackendUnavailable    the store can't be reached right now (retryable)
+├── WaitTimeout               JobHandle.wait ran out of time
+├── JobFailed                 JobHandle.wait on a job that ended failed
+├── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
+│                             by JobContext.check_cancelled()
+└── LeaseLost                 a worker's write was refused: another run owns the job
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -66,9 +66,7 @@ def new_job_id(now: float | None = None) -> str:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +139,7 @@ class JobRecord:
             "progress_current": self.progress_current,
             "progress_total": self.progress_total,
             "message": self.message,
-            "messages": [
-                {"timestamp": iso(m["at"]), "message": m["message"]} for m in self.messages
-            ],
+            "messages": [{"timestamp": iso(m["at"]), "message": m["message"]} for m in self.messages],
             "result": self.result,
             "error": error,
             "attempts": self.attempts,

@@ -26,5 +26,6 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     failed together don't come back together."""
     if base <= 0:
         return 0.0
-    ceiling = min(cap, base * 2 ** min(attempt - 1, 60))
-    return ceiling * (0.5 + 0.5 * (rng or random).random())
+    ceiling = min(cap, base * float(2 ** max(0, min(attempt - 1, 60))))
+    jitter: float = (rng or random).random()
+    return ceiling * (0.5 + 0.5 * jitter)

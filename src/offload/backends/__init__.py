@@ -21,6 +21,4 @@ def open_backend(url: str, **options: Any) -> Backend:
         from .postgres import PostgresBackend
 
         return PostgresBackend(url, **options)
-    raise ConfigurationError(
-        f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or postgresql://…"
-    )
+    raise ConfigurationError(f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or postgresql://…")

@@ -220,9 +220,7 @@ class Backend(Protocol):
         Paused queues are skipped. Each claim counts one attempt.
         """
 
-    def job_heartbeat(
-        self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None
-    ) -> HeartbeatResult:
+    def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         """Extend the leases that are still current."""
 
     def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:

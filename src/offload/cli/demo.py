@@ -15,8 +15,13 @@ def _table(records: list[JobRecord]) -> Table:
     table = Table("task", "status", "progress", "attempts", "latest message", title="offload demo")
     for r in records:
         bar = "█" * int(r.progress / 5) + "░" * (20 - int(r.progress / 5))
-        table.add_row(r.task, r.status, f"{bar} {r.progress:5.1f}%", f"{r.attempts}/{r.max_attempts}",
-                      (r.error if r.status == "failed" else r.message) or "")
+        table.add_row(
+            r.task,
+            r.status,
+            f"{bar} {r.progress:5.1f}%",
+            f"{r.attempts}/{r.max_attempts}",
+            (r.error if r.status == "failed" else r.message) or "",
+        )
     return table
 
 

@@ -34,7 +34,7 @@ def _json_arg(value: str, name: str, kind: type) -> Any:
 @click.argument("task")
 @app_option
 @url_option
-@click.option("--args", "args_json", default="[]", help='JSON array of positional arguments, e.g. \'["payback"]\'.')
+@click.option("--args", "args_json", default="[]", help="JSON array of positional arguments, e.g. '[\"payback\"]'.")
 @click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments.")
 @click.option("--queue", default=None)
 @click.option("--priority", type=int, default=None)
@@ -85,8 +85,16 @@ def list_jobs(app_spec: str | None, url: str | None, as_json: bool, **flt: Any) 
         return
     table = Table("id", "task", "queue", "status", "progress", "attempts", "created", "message")
     for r in records:
-        table.add_row(r.id, r.task, r.queue, _styled(r.status), f"{r.progress:.0f}%",
-                      f"{r.attempts}/{r.max_attempts}", iso(r.created_at) or "", (r.message or "")[:50])
+        table.add_row(
+            r.id,
+            r.task,
+            r.queue,
+            _styled(r.status),
+            f"{r.progress:.0f}%",
+            f"{r.attempts}/{r.max_attempts}",
+            iso(r.created_at) or "",
+            (r.message or "")[:50],
+        )
     console.print(table)
 
 
@@ -130,12 +138,19 @@ def retry(job_id: str, app_spec: str | None, url: str | None) -> None:
 @jobs.command()
 @app_option
 @url_option
-@click.option("--status", "statuses", multiple=True, default=("completed", "failed", "cancelled"),
-              type=click.Choice(["completed", "failed", "cancelled"]), show_default=True)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    default=("completed", "failed", "cancelled"),
+    type=click.Choice(["completed", "failed", "cancelled"]),
+    show_default=True,
+)
 @click.option("--older-than", type=float, default=0.0, show_default=True, help="Seconds since the job ended.")
 @click.option("--task", default=None)
-def purge(app_spec: str | None, url: str | None, statuses: tuple[str, ...], older_than: float,
-          task: str | None) -> None:
+def purge(
+    app_spec: str | None, url: str | None, statuses: tuple[str, ...], older_than: float, task: str | None
+) -> None:
     """Delete finished jobs now (retention also prunes on its own)."""
     from ..backends.base import PruneRule
 
@@ -175,6 +190,8 @@ def watch(job_id: str, app_spec: str | None, url: str | None, interval: float) -
 
 def _print_end(record: JobRecord) -> None:
     if record.status == JobStatus.COMPLETED:
-        console.print(f"[green]completed[/green] in {record.duration or 0:.2f}s: {orjson.dumps(record.result).decode()}")
+        console.print(
+            f"[green]completed[/green] in {record.duration or 0:.2f}s: {orjson.dumps(record.result).decode()}"
+        )
     else:
         console.print(f"{_styled(record.status)}: {record.error or ''}")

@@ -19,13 +19,41 @@ SUPERVISED_ENV = "OFFLOAD_SUPERVISED"
 @click.command()
 @click.option("--app", "app_spec", help="module:attribute of your offload.App (or OFFLOAD_APP).")
 @click.option("--url", help="Store URL (or OFFLOAD_URL); must match the app's.")
-@click.option("--queues", "-q", default=None, help="Comma-separated queues, served in this order. Default: every queue of the app's tasks.")
-@click.option("--concurrency", "-c", default=4, show_default=True, type=click.IntRange(1, 10_000), help="Jobs run at once per process.")
-@click.option("--processes", "-p", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes under a supervisor that restarts dead ones.")
+@click.option(
+    "--queues",
+    "-q",
+    default=None,
+    help="Comma-separated queues, served in this order. Default: every queue of the app's tasks.",
+)
+@click.option(
+    "--concurrency",
+    "-c",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Jobs run at once per process.",
+)
+@click.option(
+    "--processes",
+    "-p",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes under a supervisor that restarts dead ones.",
+)
 @click.option("--burst", is_flag=True, help="Exit once no job is left to run.")
-@click.option("--grace", type=float, default=None, help="Seconds running jobs get after SIGTERM (default from settings, 30).")
-def worker(app_spec: str | None, url: str | None, queues: str | None, concurrency: int, processes: int,
-           burst: bool, grace: float | None) -> None:
+@click.option(
+    "--grace", type=float, default=None, help="Seconds running jobs get after SIGTERM (default from settings, 30)."
+)
+def worker(
+    app_spec: str | None,
+    url: str | None,
+    queues: str | None,
+    concurrency: int,
+    processes: int,
+    burst: bool,
+    grace: float | None,
+) -> None:
     """Run jobs. SIGTERM/SIGINT: stop claiming, let running jobs finish within the grace
     period, then put the rest back to queued; a second signal stops at once."""
     if processes > 1:
@@ -35,8 +63,9 @@ def worker(app_spec: str | None, url: str | None, queues: str | None, concurrenc
     if grace is not None:
         app.settings = app.settings.override(grace_s=grace)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else app.queues()
-    w = Worker(app, queues=names, concurrency=concurrency, burst=burst,
-               supervised=os.environ.get(SUPERVISED_ENV) == "1")
+    w = Worker(
+        app, queues=names, concurrency=concurrency, burst=burst, supervised=os.environ.get(SUPERVISED_ENV) == "1"
+    )
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -85,8 +85,13 @@ class Outcomes:
             result_json = serialization.dumps(value, what=f"result of task {run.record.task!r}")
         except NotSerializable as exc:
             return self._failed(run, str(exc), None)
-        return Outcome(run.record.id, run.ctx.token, JobStatus.COMPLETED, result_json=result_json,
-                       progress=self.final_progress(run))
+        return Outcome(
+            run.record.id,
+            run.ctx.token,
+            JobStatus.COMPLETED,
+            result_json=result_json,
+            progress=self.final_progress(run),
+        )
 
     def unknown_task(self, run: Run, known: list[str]) -> Outcome:
         return self._failed(run, f"{UnknownTask(run.record.task, known)} in this worker", None)
@@ -98,10 +103,15 @@ class Outcomes:
         tb = "".join(traceback.format_exception(exc))
         if isinstance(exc, Retry):
             return self._retry_or_fail(run, exc.reason, None, exc.delay)
-        if isinstance(exc, JobCancelled | asyncio.CancelledError | concurrent.futures.CancelledError):
-            if run.ctx.cancel_requested:
-                return Outcome(run.record.id, run.ctx.token, JobStatus.CANCELLED, error="cancelled on request",
-                               progress=self.final_progress(run))
+        cancelled = isinstance(exc, JobCancelled | asyncio.CancelledError | concurrent.futures.CancelledError)
+        if cancelled and run.ctx.cancel_requested:
+            return Outcome(
+                run.record.id,
+                run.ctx.token,
+                JobStatus.CANCELLED,
+                error="cancelled on request",
+                progress=self.final_progress(run),
+            )
         if isinstance(exc, asyncio.TimeoutError) and run.record.timeout:
             return self.timed_out(run)
         error = f"{type(exc).__name__}: {exc}"
@@ -111,8 +121,9 @@ class Outcomes:
         return self._retry_or_fail(run, error, tb, None)
 
     def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
-        return Outcome(run.record.id, run.ctx.token, JobStatus.FAILED, error=error, traceback=tb,
-                       progress=self.final_progress(run))
+        return Outcome(
+            run.record.id, run.ctx.token, JobStatus.FAILED, error=error, traceback=tb, progress=self.final_progress(run)
+        )
 
     def _retry_or_fail(self, run: Run, error: str, tb: str | None, delay: float | None) -> Outcome:
         rec = run.record
@@ -120,5 +131,12 @@ class Outcomes:
             return self._failed(run, error, tb)
         if delay is None:
             delay = backoff_delay(rec.attempts, rec.backoff or 0.0, self.settings.max_backoff_s)
-        return Outcome(rec.id, run.ctx.token, JobStatus.RETRYING, error=error, traceback=tb,
-                       run_at=time.time() + delay, progress=self.final_progress(run))
+        return Outcome(
+            rec.id,
+            run.ctx.token,
+            JobStatus.RETRYING,
+            error=error,
+            traceback=tb,
+            run_at=time.time() + delay,
+            progress=self.final_progress(run),
+        )

@@ -4,6 +4,7 @@ in batches (group commit)."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import secrets
 import threading
@@ -228,8 +229,12 @@ class Worker:
                 self._running.pop(run.record.id, None)
         for run, outcome in batch:
             if run.record.id not in written:
-                log.warning("job %s: outcome %s dropped, the lease was lost", run.record.id, outcome.status,
-                            extra={"job_id": run.record.id, "task": run.record.task})
+                log.warning(
+                    "job %s: outcome %s dropped, the lease was lost",
+                    run.record.id,
+                    outcome.status,
+                    extra={"job_id": run.record.id, "task": run.record.task},
+                )
         return pause
 
     # -- called by Services -----------------------------------------------------------------
@@ -248,8 +253,11 @@ class Worker:
             self._waiter.ring()
 
     def lease_lost(self, run: Run) -> None:
-        log.warning("job %s: lease lost; this run's writes will be ignored", run.record.id,
-                    extra={"job_id": run.record.id, "task": run.record.task})
+        log.warning(
+            "job %s: lease lost; this run's writes will be ignored",
+            run.record.id,
+            extra={"job_id": run.record.id, "task": run.record.task},
+        )
         run.ctx.lost = True
         self.cancel_run(run)
 
@@ -274,10 +282,8 @@ class Worker:
             except OffloadError as exc:
                 log.error("worker %s: could not release jobs (%s); they return after their lease", self.id, exc)
         services.stop()
-        try:
+        with contextlib.suppress(OffloadError):
             self.backend.worker_remove(self.id)
-        except OffloadError:
-            pass
         if self._waiter is not None:
             self._waiter.close()
         if self._pool is not None:

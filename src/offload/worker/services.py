@@ -15,6 +15,7 @@ from ..backends.base import Progress, WorkerInfo
 from ..errors import OffloadError
 
 if TYPE_CHECKING:
+    from .executor import Run
     from .runner import Worker
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class Services:
     # -- duties ---------------------------------------------------------------------
 
     def flush_progress(self) -> None:
-        pending: list[tuple[object, Progress]] = []
+        pending: list[tuple[Run, Progress]] = []
         runs = self.w.runs()
         for run in runs:
             run.lock.acquire()
@@ -97,14 +98,14 @@ class Services:
             written = self.w.backend.job_progress([u for _, u in pending])
         except OffloadError:
             for run, update in pending:
-                run.ctx.restore(update)  # type: ignore[attr-defined]
+                run.ctx.restore(update)
             raise
         finally:
             for run, _ in pending:
-                run.lock.release()  # type: ignore[attr-defined]
+                run.lock.release()
         for run, update in pending:
             if update.job_id not in written:
-                self.w.lease_lost(run)  # type: ignore[arg-type]
+                self.w.lease_lost(run)
 
     def check_timeouts(self) -> None:
         now = time.monotonic()
@@ -125,15 +126,23 @@ class Services:
                     w.cancel_run(run)
         w.backend.worker_beat(
             WorkerInfo(
-                id=w.id, host=self.host, pid=os.getpid(), queues=list(w.queues), concurrency=w.concurrency,
-                started_at=self.started_at, heartbeat_at=time.time(), running=[r.record.id for r in runs],
+                id=w.id,
+                host=self.host,
+                pid=os.getpid(),
+                queues=list(w.queues),
+                concurrency=w.concurrency,
+                started_at=self.started_at,
+                heartbeat_at=time.time(),
+                running=[r.record.id for r in runs],
             )
         )
 
     def recover(self) -> None:
         for record in self.w.backend.job_recover():
             log.warning(
-                "job %s recovered from a lost worker: now %s", record.id, record.status,
+                "job %s recovered from a lost worker: now %s",
+                record.id,
+                record.status,
                 extra={"job_id": record.id, "task": record.task},
             )
 

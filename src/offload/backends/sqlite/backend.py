@@ -153,7 +153,8 @@ class SQLiteBackend:
         return None if row is None else _record(row)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
-        where, params = [], {"limit": flt.limit}
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": flt.limit}
         for col in ("status", "queue", "task", "owner"):
             value = getattr(flt, col)
             if value is not None:
@@ -209,14 +210,14 @@ class SQLiteBackend:
                 claimed.extend(rows)
         return claimed
 
-    def job_heartbeat(
-        self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None
-    ) -> HeartbeatResult:
+    def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         expires = _now(now) + lease_s
         held, cancel = set(), set()
         with self.db.write() as c:
             for lease in leases:
-                row = c.execute(q.JOB_HEARTBEAT, {"id": lease.job_id, "token": lease.token, "expires": expires}).fetchone()
+                row = c.execute(
+                    q.JOB_HEARTBEAT, {"id": lease.job_id, "token": lease.token, "expires": expires}
+                ).fetchone()
                 if row is not None:
                     held.add(row[0])
                     if row[1]:
@@ -379,8 +380,13 @@ class SQLiteBackend:
     # -- API tokens -----------------------------------------------------------------------
 
     def token_insert(self, token: TokenRecord) -> None:
-        params = {"id": token.id, "user": token.user, "hash": token.hash, "admin": int(token.admin),
-                  "created_at": token.created_at}
+        params = {
+            "id": token.id,
+            "user": token.user,
+            "hash": token.hash,
+            "admin": int(token.admin),
+            "created_at": token.created_at,
+        }
         with self.db.write() as c:
             c.execute(q.TOKEN_INSERT, params)
 
@@ -456,7 +462,10 @@ def _prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, 
         where += f" AND task != :x{i}"
         params[f"x{i}"] = name
     statements = [
-        (f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where} AND completed_at < :before LIMIT :batch)", params)
+        (
+            f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where} AND completed_at < :before LIMIT :batch)",
+            params,
+        )
     ]
     if rule.keep is not None:
         statements.append(

@@ -15,7 +15,7 @@ import select
 import socket
 import tempfile
 import threading
-
+from typing import Any
 
 _MAX_SOCKET_PATH = 100  # AF_UNIX paths are limited to 108 bytes
 
@@ -102,7 +102,8 @@ class Bell:
         os.set_blocking(self._w, False)
 
     def wait(self, timeout: float) -> bool:
-        ready, _, _ = select.select([self._sock, self._r], [], [], max(0.0, timeout))
+        watched: list[Any] = [self._sock, self._r]
+        ready, _, _ = select.select(watched, [], [], max(0.0, timeout))
         if not ready:
             return False
         self._drain()

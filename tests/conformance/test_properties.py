@@ -1,0 +1,316 @@
+"""Random sequences of operations against a model of the rules.
+
+A Hypothesis state machine inserts, claims, heartbeats, finishes and releases with
+current and stale tokens, cancels, retries, deletes, recovers and prunes while a clock
+moves forward. After every step each job's status and attempts match the model; at the
+end each job's "status" events are exactly the moves the model made, all of them in
+TRANSITIONS, and no job was lost.
+
+Examples share the store, so each one uses a queue of its own and a clock that starts
+after the previous example's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from offload.backends.base import Backend, Lease, NewJob, Outcome, PruneRule
+from offload.errors import InvalidTransition
+from offload.job import TERMINAL, TRANSITIONS, WAITING, JobStatus
+
+from .helpers import T0, fresh_queue, status_history
+
+S = JobStatus
+STALE = "f" * 16
+_ids = itertools.count()
+_epochs = itertools.count()
+
+# Leases end on a half second and the clock moves in whole seconds, so no lease ever
+# expires exactly "now" (where stores may differ on < and <=).
+LEASES = st.sampled_from([10.5, 40.5])
+PICK = st.integers(min_value=0, max_value=10_000)
+
+
+def _job_id() -> str:
+    from offload.job import new_job_id
+
+    return new_job_id(T0 + next(_ids) * 0.001)  # strictly increasing, unique across examples
+
+
+@dataclass
+class Model:
+    id: str
+    status: JobStatus
+    priority: int
+    max_attempts: int
+    run_at: float
+    attempts: int = 0
+    tokens: list[str] = field(default_factory=list)
+    lease_expires: float | None = None
+    completed_at: float | None = None
+    cancel_requested: bool = False
+    history: list[str] = field(default_factory=list)
+
+    def move(self, status: JobStatus) -> None:
+        assert status in TRANSITIONS[self.status], f"the model itself broke the rules: {self.status} -> {status}"
+        self.status = status
+        self.history.append(str(status))
+
+    def token(self, stale: bool) -> str:
+        if not stale and self.tokens:
+            return self.tokens[-1]
+        return self.tokens[-2] if len(self.tokens) > 1 else STALE
+
+    def holds(self, token: str) -> bool:
+        return self.status == S.RUNNING and bool(self.tokens) and token == self.tokens[-1]
+
+
+class JobMachine(RuleBasedStateMachine):
+    store: Backend  # set by the test
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue = fresh_queue()
+        self.clock = T0 + 1e6 * next(_epochs)
+        self.jobs: dict[str, Model] = {}
+        self.gone: set[str] = set()
+
+    # -- helpers --------------------------------------------------------------------
+
+    def live(self) -> list[Model]:
+        return [self.jobs[i] for i in sorted(self.jobs) if i not in self.gone]
+
+    def pick(self, n: int) -> Model:
+        live = self.live()
+        return live[n % len(live)]
+
+    def held(self) -> list[Model]:
+        return [j for j in self.live() if j.tokens]
+
+    def pick_held(self, n: int) -> Model:
+        held = self.held()
+        return held[n % len(held)]
+
+    # -- rules ----------------------------------------------------------------------
+
+    @rule(
+        n=st.integers(min_value=1, max_value=3),
+        delay=st.sampled_from([None, 5.0, 50.0]),
+        priority=st.integers(min_value=0, max_value=2),
+        max_attempts=st.integers(min_value=1, max_value=3),
+    )
+    def insert(self, n: int, delay: float | None, priority: int, max_attempts: int) -> None:
+        run_at = None if delay is None else self.clock + delay
+        new = [
+            NewJob(
+                id=_job_id(),
+                task="tests.noop",
+                queue=self.queue,
+                args_json="[]",
+                kwargs_json="{}",
+                priority=priority,
+                max_attempts=max_attempts,
+                run_at=run_at,
+            )
+            for _ in range(n)
+        ]
+        result = self.store.job_insert_many(new, now=self.clock)
+        assert [(r.id, r.created) for r in result] == [(j.id, True) for j in new]
+        status = S.QUEUED if run_at is None else S.SCHEDULED
+        for j in new:
+            self.jobs[j.id] = Model(j.id, status, priority, max_attempts, run_at or self.clock, history=[str(status)])
+
+    @rule(limit=st.integers(min_value=1, max_value=4), lease_s=LEASES)
+    def claim(self, limit: int, lease_s: float) -> None:
+        due = [j for j in self.live() if j.status in WAITING and j.run_at <= self.clock]
+        due.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        expected = {j.id for j in due[:limit]}
+        got = self.store.job_claim(
+            queues=[self.queue], limit=limit, worker_id="w", lease_s=lease_s, now=self.clock
+        )
+        assert {r.id for r in got} == expected
+        for r in got:
+            j = self.jobs[r.id]
+            assert r.lease_token and r.lease_token not in j.tokens
+            j.move(S.RUNNING)
+            j.attempts += 1
+            j.tokens.append(r.lease_token)
+            j.lease_expires = self.clock + lease_s
+            j.cancel_requested = False
+            assert r.attempts == j.attempts
+
+    @precondition(lambda self: self.held())
+    @rule(
+        n=PICK,
+        stale=st.booleans(),
+        status=st.sampled_from([S.COMPLETED, S.FAILED, S.RETRYING, S.CANCELLED]),
+        delay=st.sampled_from([0.0, 20.0]),
+    )
+    def finish(self, n: int, stale: bool, status: JobStatus, delay: float) -> None:
+        j = self.pick_held(n)
+        token = j.token(stale)
+        run_at = self.clock + delay if status == S.RETRYING else None
+        outcome = Outcome(j.id, token, status, result_json="1", error="e", run_at=run_at)
+        written = self.store.job_finish([outcome], now=self.clock)
+        if not j.holds(token):
+            assert written == set()
+            return
+        assert written == {j.id}
+        j.move(status)
+        j.lease_expires = None
+        if status in TERMINAL:
+            j.completed_at = self.clock
+        if run_at is not None:
+            j.run_at = run_at
+
+    @precondition(lambda self: self.held())
+    @rule(n=PICK, stale=st.booleans(), lease_s=LEASES)
+    def heartbeat(self, n: int, stale: bool, lease_s: float) -> None:
+        j = self.pick_held(n)
+        token = j.token(stale)
+        result = self.store.job_heartbeat([Lease(j.id, token)], lease_s=lease_s, now=self.clock)
+        if not j.holds(token):
+            assert result.held == frozenset()
+            return
+        assert result.held == {j.id}
+        assert result.cancel_requested == ({j.id} if j.cancel_requested else set())
+        j.lease_expires = self.clock + lease_s
+
+    @precondition(lambda self: self.held())
+    @rule(n=PICK, stale=st.booleans())
+    def release(self, n: int, stale: bool) -> None:
+        j = self.pick_held(n)
+        token = j.token(stale)
+        written = self.store.job_release([Lease(j.id, token)], now=self.clock)
+        if not j.holds(token):
+            assert written == set()
+            return
+        assert written == {j.id}
+        j.move(S.QUEUED)
+        j.attempts -= 1
+        j.lease_expires = None
+
+    @precondition(lambda self: self.live())
+    @rule(n=PICK)
+    def cancel(self, n: int) -> None:
+        j = self.pick(n)
+        if j.status in TERMINAL:
+            try:
+                self.store.job_cancel(j.id, now=self.clock)
+            except InvalidTransition:
+                return
+            raise AssertionError(f"cancel of a {j.status} job was accepted")
+        record = self.store.job_cancel(j.id, now=self.clock)
+        if j.status == S.RUNNING:
+            assert (record.status, record.cancel_requested) == (S.RUNNING, True)
+            j.cancel_requested = True
+        else:
+            assert record.status == S.CANCELLED
+            j.move(S.CANCELLED)
+            j.completed_at = self.clock
+
+    @precondition(lambda self: self.live())
+    @rule(n=PICK)
+    def retry(self, n: int) -> None:
+        j = self.pick(n)
+        if j.status not in (S.FAILED, S.CANCELLED):
+            try:
+                self.store.job_retry(j.id, now=self.clock)
+            except InvalidTransition:
+                return
+            raise AssertionError(f"retry of a {j.status} job was accepted")
+        record = self.store.job_retry(j.id, now=self.clock)
+        assert (record.status, record.attempts) == (S.QUEUED, 0)
+        j.move(S.QUEUED)
+        j.attempts = 0
+        j.run_at = self.clock
+        j.completed_at = None
+
+    @precondition(lambda self: self.live())
+    @rule(n=PICK)
+    def delete(self, n: int) -> None:
+        j = self.pick(n)
+        if j.status not in TERMINAL:
+            try:
+                self.store.job_delete(j.id)
+            except InvalidTransition:
+                return
+            raise AssertionError(f"delete of a {j.status} job was accepted")
+        self.store.job_delete(j.id)
+        self.gone.add(j.id)
+
+    @rule(dt=st.sampled_from([1, 5, 15, 45]))
+    def advance(self, dt: int) -> None:
+        self.clock += dt
+
+    @rule()
+    def recover(self) -> None:
+        expired = {
+            j.id for j in self.live() if j.status == S.RUNNING and j.lease_expires is not None
+            and j.lease_expires < self.clock
+        }
+        got = [r for r in self.store.job_recover(now=self.clock) if r.id in self.jobs]
+        assert {r.id for r in got} == expired
+        for r in got:
+            j = self.jobs[r.id]
+            j.lease_expires = None
+            if j.attempts < j.max_attempts:
+                j.move(S.QUEUED)
+                j.run_at = self.clock
+            else:
+                j.move(S.FAILED)
+                j.completed_at = self.clock
+                assert r.error is not None and "worker lost" in r.error
+            assert r.status == j.status
+
+    @rule(age=st.sampled_from([0, 20, 60]))
+    def prune(self, age: int) -> None:
+        before = self.clock - age
+        doomed = {
+            j.id for j in self.live() if j.status in TERMINAL and j.completed_at is not None
+            and j.completed_at < before
+        }
+        self.store.job_prune([PruneRule(status=s, before=before) for s in TERMINAL], batch=2)
+        self.gone |= doomed
+
+    # -- checks ---------------------------------------------------------------------
+
+    @invariant()
+    def every_job_is_where_the_model_says(self) -> None:
+        for job_id, j in self.jobs.items():
+            record = self.store.job_get(job_id)
+            if job_id in self.gone:
+                assert record is None, f"{job_id} should have been deleted"
+                continue
+            assert record is not None, f"job {job_id} was lost"
+            assert (record.status, record.attempts) == (j.status, j.attempts), job_id
+
+    def teardown(self) -> None:
+        for job_id, j in self.jobs.items():
+            if job_id in self.gone:
+                continue
+            history = status_history(self.store, job_id)
+            for src, dst in itertools.pairwise(history):
+                assert JobStatus(dst) in TRANSITIONS[JobStatus(src)], f"{job_id}: {src} -> {dst}"
+            assert history == j.history, job_id
+
+
+def test_random_operations_follow_the_rules(backend: Backend) -> None:
+    class Machine(JobMachine):
+        store = backend
+
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=50,
+            stateful_step_count=30,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
