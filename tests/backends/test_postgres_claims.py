@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from tests.support.postgres import new_job
+
 from offload.backends.base import Lease, Outcome
 from offload.backends.postgres import PostgresBackend
 from offload.job import JobStatus
-from tests.support.postgres import new_job
 
 
 def _in_threads(n: int, work: Callable[[int], Any]) -> list[Any]:
@@ -78,7 +79,9 @@ def test_claim_is_one_statement_per_queue_and_honours_order(postgres_backend: Po
     assert all(j.attempts == 1 and j.lease_expires_at == now + 31 for j in claimed)
     # The scheduled job is not leased before it is due, then it is.
     assert postgres_backend.job_claim(queues=["a"], limit=10, worker_id="w", lease_s=30, now=now + 9) == []
-    assert [j.id for j in postgres_backend.job_claim(queues=["a"], limit=10, worker_id="w", lease_s=30, now=now + 10)] == [later.id]
+    assert [
+        j.id for j in postgres_backend.job_claim(queues=["a"], limit=10, worker_id="w", lease_s=30, now=now + 10)
+    ] == [later.id]
 
 
 def test_concurrent_recovery_takes_each_expired_job_once(postgres_url: str) -> None:
@@ -103,7 +106,8 @@ def test_concurrent_recovery_takes_each_expired_job_once(postgres_url: str) -> N
         assert all(r.error and r.error.startswith("worker lost") for r in failed)
         # One status event per recovery, not one per recoverer.
         events = Counter(
-            e.job_id for e in backend.event_list(after=0, limit=100_000)
+            e.job_id
+            for e in backend.event_list(after=0, limit=100_000)
             if e.type == "status" and e.data["status"] in ("queued", "failed") and e.data.get("error")
         )
         assert set(events.values()) == {1} and len(events) == 300

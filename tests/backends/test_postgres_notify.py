@@ -9,12 +9,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.support.postgres import new_job
 
 from offload.backends.base import Lease
 from offload.backends.postgres import PostgresBackend
 from offload.errors import ConfigurationError
 from offload.job import JobStatus
-from tests.support.postgres import new_job
 
 
 def _conninfo(url: str) -> str:
@@ -136,7 +136,9 @@ def test_ring_wakes_from_another_thread_and_wait_times_out(waiter: Any) -> None:
     assert waiter.wait(5.0)
 
 
-def test_stores_in_other_schemas_do_not_wake_each_other(postgres_server: Any, postgres_backend: PostgresBackend, waiter: Any) -> None:
+def test_stores_in_other_schemas_do_not_wake_each_other(
+    postgres_server: Any, postgres_backend: PostgresBackend, waiter: Any
+) -> None:
     name, url = postgres_server.new_schema_url()
     other = PostgresBackend(url)
     try:

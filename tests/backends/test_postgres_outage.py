@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.support.postgres import PostgresCluster, new_job
 
 from offload.backends.postgres import PostgresBackend
 from offload.errors import BackendUnavailable
 from offload.job import JobStatus
-from tests.support.postgres import PostgresCluster, new_job
 
 
 def _until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -43,7 +43,9 @@ def _works(backend: PostgresBackend) -> bool:
     return True
 
 
-def test_enqueue_while_down_raises_and_stores_nothing(server: PostgresCluster, postgres_backend: PostgresBackend) -> None:
+def test_enqueue_while_down_raises_and_stores_nothing(
+    server: PostgresCluster, postgres_backend: PostgresBackend
+) -> None:
     before = new_job()
     postgres_backend.job_insert_many([before])
     server.stop()
@@ -67,7 +69,9 @@ def test_enqueue_while_down_raises_and_stores_nothing(server: PostgresCluster, p
     assert postgres_backend.job_insert_many([new_job()])[0].created
 
 
-def test_restart_between_calls_is_invisible_after_reconnect(server: PostgresCluster, postgres_backend: PostgresBackend) -> None:
+def test_restart_between_calls_is_invisible_after_reconnect(
+    server: PostgresCluster, postgres_backend: PostgresBackend
+) -> None:
     """Pooled connections killed by a restart are replaced without the caller noticing
     once the server answers again."""
     # Fill the pool with several connections, all of which the restart kills.

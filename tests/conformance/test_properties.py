@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
 from offload.backends.base import Backend, Lease, NewJob, Outcome, PruneRule
 from offload.errors import InvalidTransition
-from offload.job import TERMINAL, TRANSITIONS, WAITING, JobStatus
+from offload.job import ACTIVE, TERMINAL, TRANSITIONS, WAITING, JobStatus
 
 from .helpers import T0, fresh_queue, status_history
 
@@ -34,6 +34,7 @@ _epochs = itertools.count()
 # expires exactly "now" (where stores may differ on < and <=).
 LEASES = st.sampled_from([10.5, 40.5])
 PICK = st.integers(min_value=0, max_value=10_000)
+WORKER_WRITES = ["completed", "failed", "retrying_now", "retrying_later", "cancelled", "heartbeat", "release"]
 
 
 def _job_id() -> str:
@@ -92,11 +93,17 @@ class JobMachine(RuleBasedStateMachine):
     def held(self) -> list[Model]:
         return [j for j in self.live() if j.tokens]
 
-    def pick_held(self, n: int) -> Model:
-        held = self.held()
-        return held[n % len(held)]
+    def pick_held(self, n: int, stale: bool) -> Model:
+        """A running job for a current-token write when there is one, else any job that ran."""
+        running = [j for j in self.held() if j.status == S.RUNNING]
+        pool = running if running and not stale else self.held()
+        return pool[n % len(pool)]
 
     # -- rules ----------------------------------------------------------------------
+
+    @initialize(n=st.integers(min_value=1, max_value=3), max_attempts=st.integers(min_value=1, max_value=3))
+    def start(self, n: int, max_attempts: int) -> None:
+        self.insert(n, None, 0, max_attempts)
 
     @rule(
         n=st.integers(min_value=1, max_value=3),
@@ -125,8 +132,9 @@ class JobMachine(RuleBasedStateMachine):
         for j in new:
             self.jobs[j.id] = Model(j.id, status, priority, max_attempts, run_at or self.clock, history=[str(status)])
 
-    @rule(limit=st.integers(min_value=1, max_value=4), lease_s=LEASES)
-    def claim(self, limit: int, lease_s: float) -> None:
+    @rule(limit=st.integers(min_value=1, max_value=4), lease_s=LEASES, dt=st.sampled_from([0, 0, 10]))
+    def claim(self, limit: int, lease_s: float, dt: int) -> None:
+        self.clock += dt
         due = [j for j in self.live() if j.status in WAITING and j.run_at <= self.clock]
         due.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         expected = {j.id for j in due[:limit]}
@@ -145,16 +153,21 @@ class JobMachine(RuleBasedStateMachine):
             assert r.attempts == j.attempts
 
     @precondition(lambda self: self.held())
-    @rule(
-        n=PICK,
-        stale=st.booleans(),
-        status=st.sampled_from([S.COMPLETED, S.FAILED, S.RETRYING, S.CANCELLED]),
-        delay=st.sampled_from([0.0, 20.0]),
-    )
-    def finish(self, n: int, stale: bool, status: JobStatus, delay: float) -> None:
-        j = self.pick_held(n)
+    @rule(n=PICK, stale=st.booleans(), write=st.sampled_from(WORKER_WRITES), lease_s=LEASES)
+    def worker_write(self, n: int, stale: bool, write: str, lease_s: float) -> None:
+        """A write from a worker that holds (or once held) the job."""
+        j = self.pick_held(n, stale)
         token = j.token(stale)
-        run_at = self.clock + delay if status == S.RETRYING else None
+        if write == "heartbeat":
+            self._heartbeat(j, token, lease_s)
+        elif write == "release":
+            self._release(j, token)
+        else:
+            self._finish(j, token, write)
+
+    def _finish(self, j: Model, token: str, write: str) -> None:
+        status = S.RETRYING if write.startswith("retrying") else JobStatus(write)
+        run_at = (self.clock + 20 if write == "retrying_later" else self.clock) if status == S.RETRYING else None
         outcome = Outcome(j.id, token, status, result_json="1", error="e", run_at=run_at)
         written = self.store.job_finish([outcome], now=self.clock)
         if not j.holds(token):
@@ -168,11 +181,7 @@ class JobMachine(RuleBasedStateMachine):
         if run_at is not None:
             j.run_at = run_at
 
-    @precondition(lambda self: self.held())
-    @rule(n=PICK, stale=st.booleans(), lease_s=LEASES)
-    def heartbeat(self, n: int, stale: bool, lease_s: float) -> None:
-        j = self.pick_held(n)
-        token = j.token(stale)
+    def _heartbeat(self, j: Model, token: str, lease_s: float) -> None:
         result = self.store.job_heartbeat([Lease(j.id, token)], lease_s=lease_s, now=self.clock)
         if not j.holds(token):
             assert result.held == frozenset()
@@ -181,11 +190,7 @@ class JobMachine(RuleBasedStateMachine):
         assert result.cancel_requested == ({j.id} if j.cancel_requested else set())
         j.lease_expires = self.clock + lease_s
 
-    @precondition(lambda self: self.held())
-    @rule(n=PICK, stale=st.booleans())
-    def release(self, n: int, stale: bool) -> None:
-        j = self.pick_held(n)
-        token = j.token(stale)
+    def _release(self, j: Model, token: str) -> None:
         written = self.store.job_release([Lease(j.id, token)], now=self.clock)
         if not j.holds(token):
             assert written == set()
@@ -196,60 +201,47 @@ class JobMachine(RuleBasedStateMachine):
         j.lease_expires = None
 
     @precondition(lambda self: self.live())
-    @rule(n=PICK)
-    def cancel(self, n: int) -> None:
+    @rule(n=PICK, action=st.sampled_from(["cancel", "retry", "delete"]))
+    def user_action(self, n: int, action: str) -> None:
         j = self.pick(n)
-        if j.status in TERMINAL:
+        allowed = {"cancel": ACTIVE, "retry": {S.FAILED, S.CANCELLED}, "delete": TERMINAL}[action]
+        if j.status not in allowed:
             try:
-                self.store.job_cancel(j.id, now=self.clock)
+                self._user(j, action)
             except InvalidTransition:
                 return
-            raise AssertionError(f"cancel of a {j.status} job was accepted")
-        record = self.store.job_cancel(j.id, now=self.clock)
-        if j.status == S.RUNNING:
-            assert (record.status, record.cancel_requested) == (S.RUNNING, True)
+            raise AssertionError(f"{action} of a {j.status} job was accepted")
+        self._user(j, action)
+        if action == "delete":
+            self.gone.add(j.id)
+        elif action == "retry":
+            j.move(S.QUEUED)
+            j.attempts = 0
+            j.run_at = self.clock
+            j.completed_at = None
+        elif j.status == S.RUNNING:
             j.cancel_requested = True
         else:
-            assert record.status == S.CANCELLED
             j.move(S.CANCELLED)
             j.completed_at = self.clock
 
-    @precondition(lambda self: self.live())
-    @rule(n=PICK)
-    def retry(self, n: int) -> None:
-        j = self.pick(n)
-        if j.status not in (S.FAILED, S.CANCELLED):
-            try:
-                self.store.job_retry(j.id, now=self.clock)
-            except InvalidTransition:
-                return
-            raise AssertionError(f"retry of a {j.status} job was accepted")
-        record = self.store.job_retry(j.id, now=self.clock)
-        assert (record.status, record.attempts) == (S.QUEUED, 0)
-        j.move(S.QUEUED)
-        j.attempts = 0
-        j.run_at = self.clock
-        j.completed_at = None
+    def _user(self, j: Model, action: str) -> None:
+        if action == "delete":
+            self.store.job_delete(j.id)
+            return
+        record = self.store.job_cancel(j.id, now=self.clock) if action == "cancel" else self.store.job_retry(
+            j.id, now=self.clock
+        )
+        if action == "retry":
+            assert (record.status, record.attempts, record.error) == (S.QUEUED, 0, None)
+        elif j.status == S.RUNNING:
+            assert (record.status, record.cancel_requested) == (S.RUNNING, True)
+        else:
+            assert record.status == S.CANCELLED
 
-    @precondition(lambda self: self.live())
-    @rule(n=PICK)
-    def delete(self, n: int) -> None:
-        j = self.pick(n)
-        if j.status not in TERMINAL:
-            try:
-                self.store.job_delete(j.id)
-            except InvalidTransition:
-                return
-            raise AssertionError(f"delete of a {j.status} job was accepted")
-        self.store.job_delete(j.id)
-        self.gone.add(j.id)
-
-    @rule(dt=st.sampled_from([1, 5, 15, 45]))
-    def advance(self, dt: int) -> None:
+    @rule(dt=st.sampled_from([0, 15, 45]))
+    def recover(self, dt: int) -> None:
         self.clock += dt
-
-    @rule()
-    def recover(self) -> None:
         expired = {
             j.id for j in self.live() if j.status == S.RUNNING and j.lease_expires is not None
             and j.lease_expires < self.clock

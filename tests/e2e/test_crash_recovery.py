@@ -53,11 +53,11 @@ def test_poison_pill_fails_with_worker_lost_after_max_attempts_claims(
     procs: Procs, app: offload.App, ledger_path: Path
 ) -> None:
     pill = app.enqueue("kill_own_worker", _max_attempts=2)
-    other = app.enqueue("noop", 7)
+    other = app.enqueue("noop", 7, _max_attempts=3)  # may share a batch with the pill
 
     dead = []
     for attempt in (1, 2):
-        worker = procs.worker(env=SHORT_LEASE, name=f"attempt{attempt}")
+        worker = procs.worker("--concurrency", "1", env=SHORT_LEASE, name=f"attempt{attempt}")
         code = worker.wait_exit(30)
         assert code == -9, f"worker {attempt} exited with {code}\n{worker.tail()}"
         dead.append(worker)

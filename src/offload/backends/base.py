@@ -229,6 +229,19 @@ class Backend(Protocol):
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
         """Record how runs ended, in one transaction; return the ids written."""
 
+    def job_finish_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None = None,
+    ) -> tuple[set[str], list[JobRecord]]:
+        """job_finish then job_claim in ONE transaction (a busy worker's loop makes one
+        round trip per turn). ``limit`` 0 claims nothing."""
+
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         """Put held jobs back to queued, refunding the attempt (graceful shutdown)."""
 

@@ -117,33 +117,29 @@ class Worker:
 
     def _loop_until_stopped(self, services: Services) -> None:
         assert self._waiter is not None
-        pause = 0.0
+        pause = 0.0  # > 0 while the store is failing
         while True:
-            pause = self._flush_done(pause)
             if not services.alive():
                 log.error("worker %s: its background services died; stopping", self.id)
                 self.request_stop()
-            if self._stop_claiming.is_set():
-                if not self._running or (self._deadline is not None and time.monotonic() >= self._deadline):
-                    return
-                self._waiter.wait(0.05)
-                continue
-            if self._stuck and self.supervised:
+            stopping = self._stop_claiming.is_set()
+            if stopping and (not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)):
+                return
+            if not stopping and self._stuck and self.supervised:
                 log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
                 self.exit_code = EXIT_RECYCLE
                 self.request_stop()
                 continue
-            free = self.concurrency - len(self._running) - self._stuck
-            if free > 0 and pause == 0.0:
+            if pause == 0.0:
                 try:
-                    if self._claim(free):
+                    if self._turn(claiming=not stopping):
                         continue
                 except OffloadError as exc:
                     pause = _backoff(pause)
-                    log.warning("worker %s: claim failed (%s); retrying in %.1fs", self.id, exc, pause)
+                    log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
                 if self.burst and not self._running and not self._done and pause == 0.0:
                     return
-            self._waiter.wait(pause or self.app.settings.poll_s)
+            self._waiter.wait(pause or (0.05 if stopping else self.app.settings.poll_s))
             if pause:
                 pause = 0.0 if self._probe() else _backoff(pause)
 
@@ -154,13 +150,45 @@ class Worker:
         except OffloadError:
             return False
 
-    def _claim(self, free: int) -> int:
-        jobs = self.backend.job_claim(
-            queues=self.queues, limit=free, worker_id=self.id, lease_s=self.app.settings.lease_s
-        )
+    def _turn(self, *, claiming: bool) -> int:
+        """One round trip: write the outcomes that are ready and claim jobs for the free
+        slots, in one transaction. Returns how many jobs were claimed."""
+        batch = []
+        while self._done:
+            batch.append(self._done.popleft())
+        free = self.concurrency - (len(self._running) - len(batch)) - self._stuck if claiming else 0
+        if not batch and free <= 0:
+            return 0
+        s = self.app.settings
+        try:
+            if batch:
+                written, jobs = self.backend.job_finish_and_claim(
+                    [o for _, o in batch], queues=self.queues, limit=max(free, 0), worker_id=self.id, lease_s=s.lease_s
+                )
+            else:
+                written, jobs = set(), self.backend.job_claim(
+                    queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s
+                )
+        except OffloadError:
+            self._done.extendleft(reversed(batch))  # keep them; write again later
+            raise
+        self._retire(batch, written)
         for record in jobs:
             self._dispatch(record)
         return len(jobs)
+
+    def _retire(self, batch: list[tuple[Run, Outcome]], written: set[str]) -> None:
+        with self._lock:
+            for run, _ in batch:
+                self._running.pop(run.record.id, None)
+        for run, outcome in batch:
+            if run.record.id not in written:
+                log.warning(
+                    "job %s: outcome %s dropped, the lease was lost",
+                    run.record.id,
+                    outcome.status,
+                    extra={"job_id": run.record.id, "task": run.record.task},
+                )
 
     def _dispatch(self, record: JobRecord) -> None:
         task = self.app.tasks.get(record.task)
@@ -212,31 +240,6 @@ class Worker:
         if self._waiter is not None:
             self._waiter.ring()
 
-    def _flush_done(self, pause: float) -> float:
-        if not self._done:
-            return pause
-        batch = []
-        while self._done:
-            batch.append(self._done.popleft())
-        try:
-            written = self.backend.job_finish([o for _, o in batch])
-        except OffloadError as exc:
-            self._done.extendleft(reversed(batch))  # keep them; write again later
-            log.warning("worker %s: writing %d outcomes failed (%s)", self.id, len(batch), exc)
-            return _backoff(pause)
-        with self._lock:
-            for run, _ in batch:
-                self._running.pop(run.record.id, None)
-        for run, outcome in batch:
-            if run.record.id not in written:
-                log.warning(
-                    "job %s: outcome %s dropped, the lease was lost",
-                    run.record.id,
-                    outcome.status,
-                    extra={"job_id": run.record.id, "task": run.record.task},
-                )
-        return pause
-
     # -- called by Services -----------------------------------------------------------------
 
     def time_out(self, run: Run) -> None:
@@ -270,7 +273,10 @@ class Worker:
 
     def _shut_down(self, services: Services) -> None:
         self._stop_claiming.set()
-        self._flush_done(0.0)
+        try:
+            self._turn(claiming=False)
+        except OffloadError as exc:
+            log.error("worker %s: could not write the last outcomes (%s)", self.id, exc)
         leftovers = [r for r in self.runs() if not r.done]
         for run in leftovers:
             run.abandoned = True

@@ -149,7 +149,8 @@ class PostgresBackend:
         return None if row is None else records.job_record(row)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
-        where, params = [], {"limit": flt.limit}
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": flt.limit}
         for col in ("status", "queue", "task", "owner"):
             value = getattr(flt, col)
             if value is not None:
@@ -192,19 +193,27 @@ class PostgresBackend:
             for queue in queues:
                 if len(claimed) >= limit:
                     break
-                params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id,
-                          "lease_s": lease_s, "now": now}
+                params = {
+                    "queue": queue,
+                    "limit": limit - len(claimed),
+                    "worker_id": worker_id,
+                    "lease_s": lease_s,
+                    "now": now,
+                }
                 rows = [records.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, params).fetchall()]
                 rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
                 claimed.extend(rows)
         return claimed
 
-    def job_heartbeat(
-        self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None
-    ) -> HeartbeatResult:
+    def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         if not leases:
             return HeartbeatResult(frozenset(), frozenset())
-        params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases], "lease_s": lease_s, "now": now}
+        params = {
+            "ids": [x.job_id for x in leases],
+            "tokens": [x.token for x in leases],
+            "lease_s": lease_s,
+            "now": now,
+        }
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_HEARTBEAT, params).fetchall()
         return HeartbeatResult(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]))

@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
-from psycopg import IsolationLevel, errors as pg_errors
+from psycopg import IsolationLevel
+from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from ...errors import BackendError, BackendUnavailable, ConfigurationError
@@ -54,17 +55,24 @@ def parse_url(url: str, options: dict[str, Any]) -> Settings:
     """Split ``postgresql://…?schema=x&pool_max=20`` into libpq's URL and offload's settings.
     Keyword options given to the backend win over the URL's."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {k: v for k, v in query if k in OPTION_KEYS}
+    ours: dict[str, Any] = {}
+    theirs: list[str] = []  # libpq's parameters stay exactly as written (libpq doesn't read + as a space)
+    for item in filter(None, parts.query.split("&")):
+        key, _, value = item.partition("=")
+        if unquote(key) in OPTION_KEYS:
+            ours[unquote(key)] = unquote(value)
+        else:
+            theirs.append(item)
     unknown = set(options) - set(OPTION_KEYS)
     if unknown:
         raise ConfigurationError(f"unknown PostgreSQL store option(s) {sorted(unknown)}: use {list(OPTION_KEYS)}")
     ours.update({k: v for k, v in options.items() if v is not None})
-    conninfo = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k not in OPTION_KEYS])))
+    conninfo = urlunsplit(parts._replace(query="&".join(theirs)))
     schema = str(ours.get("schema", "offload"))
     if not _IDENTIFIER.match(schema):
         raise ConfigurationError(
-            f"schema={schema!r} in {url!r}: use lower-case letters, digits and _ (at most 50, not starting with a digit)"
+            f"schema={schema!r} in {url!r}: use lower-case letters, digits and _"
+            " (at most 50, not starting with a digit)"
         )
     try:
         settings = Settings(
@@ -77,7 +85,9 @@ def parse_url(url: str, options: dict[str, Any]) -> Settings:
     except ValueError as exc:
         raise ConfigurationError(f"bad pool option in {url!r}: {exc}") from None
     if not 0 <= settings.pool_min <= settings.pool_max or settings.pool_max < 1:
-        raise ConfigurationError(f"pool_min={settings.pool_min}, pool_max={settings.pool_max}: need 0 <= min <= max, max >= 1")
+        raise ConfigurationError(
+            f"pool_min={settings.pool_min}, pool_max={settings.pool_max}: need 0 <= min <= max, max >= 1"
+        )
     return settings
 
 

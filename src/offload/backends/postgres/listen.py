@@ -95,7 +95,9 @@ class NotifyWaiter:
             try:
                 self._connect()
             except psycopg.Error as exc:
-                log.warning("LISTEN connection failed, retrying in %.2fs: %s", delay, exc, extra={"channel": self.channel})
+                log.warning(
+                    "LISTEN connection failed, retrying in %.2fs: %s", delay, exc, extra={"channel": self.channel}
+                )
                 if self._sleep(delay):
                     break
                 delay = min(delay * 2, _BACKOFF_MAX)

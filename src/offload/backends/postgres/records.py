@@ -89,8 +89,15 @@ def progress_params(p: Progress | None) -> dict[str, Any]:
     """The job columns a progress write sets, and its events as parallel arrays: one
     ``progress`` event (dated ``now``) and one ``message`` event per new message."""
     if p is None:
-        return {"current": None, "total": None, "message": None, "messages": None,
-                "ev_types": [], "ev_data": [], "ev_at": []}
+        return {
+            "current": None,
+            "total": None,
+            "message": None,
+            "messages": None,
+            "ev_types": [],
+            "ev_data": [],
+            "ev_at": [],
+        }
     data = {"current": p.current, "total": p.total, "message": p.message}
     types, payloads, ats = ["progress"], [serialization.dumps(data)], [None]
     for m in p.new_messages:

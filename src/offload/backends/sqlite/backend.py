@@ -191,24 +191,24 @@ class SQLiteBackend:
         lease_s: float,
         now: float | None = None,
     ) -> list[JobRecord]:
-        now = _now(now)
-        claimed: list[JobRecord] = []
         with self.db.write() as c:
-            paused = {r[0] for r in c.execute(q.PAUSED_QUEUES)}
-            for queue in queues:
-                if queue in paused or len(claimed) >= limit:
-                    continue
-                params = {
-                    "queue": queue,
-                    "limit": limit - len(claimed),
-                    "worker_id": worker_id,
-                    "expires": now + lease_s,
-                    "now": now,
-                }
-                rows = [_record(r) for r in c.execute(q.JOB_CLAIM, params)]
-                rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-                claimed.extend(rows)
-        return claimed
+            return _claim(c, queues, limit, worker_id, lease_s, _now(now))
+
+    def job_finish_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None = None,
+    ) -> tuple[set[str], list[JobRecord]]:
+        now = _now(now)
+        with self.db.write() as c:
+            written = _finish(c, outcomes, now)
+            claimed = _claim(c, queues, limit, worker_id, lease_s, now) if limit > 0 else []
+        return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         expires = _now(now) + lease_s
@@ -236,27 +236,8 @@ class SQLiteBackend:
         return written
 
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
-        now = _now(now)
-        written: set[str] = set()
         with self.db.write() as c:
-            for o in outcomes:
-                params = {
-                    "id": o.job_id,
-                    "token": o.token,
-                    "status": str(o.status),
-                    "result": o.result_json,
-                    "error": o.error,
-                    "traceback": o.traceback,
-                    "run_at": o.run_at,
-                    "now": now,
-                    **_progress_params(o.progress),
-                }
-                row = c.execute(q.JOB_FINISH, params).fetchone()
-                if row is not None:
-                    written.add(row[0])
-                    if o.progress is not None:
-                        _progress_events(c, o.progress, row[1], now)
-        return written
+            return _finish(c, outcomes, _now(now))
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         with self.db.write() as c:
@@ -405,6 +386,49 @@ class SQLiteBackend:
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         return self.bells.bell(worker_id)
+
+
+def _claim(
+    c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
+) -> list[JobRecord]:
+    claimed: list[JobRecord] = []
+    paused = {r[0] for r in c.execute(q.PAUSED_QUEUES)}
+    for queue in queues:
+        if queue in paused or len(claimed) >= limit:
+            continue
+        params = {
+            "queue": queue,
+            "limit": limit - len(claimed),
+            "worker_id": worker_id,
+            "expires": now + lease_s,
+            "now": now,
+        }
+        rows = [_record(r) for r in c.execute(q.JOB_CLAIM, params)]
+        rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        claimed.extend(rows)
+    return claimed
+
+
+def _finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
+    written: set[str] = set()
+    for o in outcomes:
+        params = {
+            "id": o.job_id,
+            "token": o.token,
+            "status": str(o.status),
+            "result": o.result_json,
+            "error": o.error,
+            "traceback": o.traceback,
+            "run_at": o.run_at,
+            "now": now,
+            **_progress_params(o.progress),
+        }
+        row = c.execute(q.JOB_FINISH, params).fetchone()
+        if row is not None:
+            written.add(row[0])
+            if o.progress is not None:
+                _progress_events(c, o.progress, row[1], now)
+    return written
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""The service layer: what the HTTP API, the integrations and the CLI ask of offload,
+with authorization decided in one place. No HTTP types here."""
+
+from __future__ import annotations
+
+from .errors import AccessDenied, AuthenticationFailed, InvalidRequest
+from .jobs import JobService, Page, Submitted
+from .principal import Principal
+from .requests import InvalidField, ListQuery, SubmitRequest, event_cursor, idempotency_key
+from .tokens import TokenService, token_hash
+
+__all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
+    "InvalidField",
+    "InvalidRequest",
+    "JobService",
+    "ListQuery",
+    "Page",
+    "Principal",
+    "SubmitRequest",
+    "Submitted",
+    "TokenService",
+    "event_cursor",
+    "idempotency_key",
+    "token_hash",
+]

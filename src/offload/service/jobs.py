@@ -1,0 +1,230 @@
+"""JobService: every action on jobs, queues, workers and events, with authorization.
+
+Callers (the HTTP API, the framework integrations, the dashboard) hand in a
+``Principal`` and plain values; nothing here knows about HTTP. A job the principal
+may not see is reported exactly like a missing one (``JobNotFound``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..backends.base import Backend, Event, WorkerInfo
+from ..errors import JobNotFound, OffloadError
+from ..job import JobRecord, iso
+from .errors import AccessDenied, InvalidRequest
+from .principal import Principal
+from .requests import MAX_KEY, ListQuery, SubmitRequest
+
+if TYPE_CHECKING:
+    from ..app import App
+
+log = logging.getLogger(__name__)
+
+WORKER_ALIVE_S = 15.0  # a worker that hasn't beaten for this long is not listed
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job_id: str
+    status: str
+    created: bool  # False: an Idempotency-Key or unique_key named an existing job
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    jobs: list[JobRecord]
+    next_cursor: str | None
+
+
+class JobService:
+    """The one place that decides who may see and do what."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @property
+    def backend(self) -> Backend:
+        return self.app.backend
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def submit(self, principal: Principal, req: SubmitRequest, *, idempotency_key: str | None = None) -> Submitted:
+        """Validate and store a job owned by the caller. Keys are namespaced by owner, so
+        one user's key can never name (or reveal) another user's job."""
+        options = dict(req.options)
+        if "unique_key" in options and not principal.admin:
+            options["unique_key"] = f"{principal.user}:{options['unique_key']}"
+        if idempotency_key is not None:
+            options["idempotency_key"] = f"{principal.user}:{idempotency_key}"
+        job = self.app.build_job(req.task, req.args, req.kwargs, owner=principal.user, **options)
+        (inserted,) = self.backend.job_insert_many([job])
+        if inserted.created:
+            queued = job.run_at is None or job.run_at <= time.time()
+            return Submitted(job.id, "queued" if queued else "scheduled", True)
+        record = self.backend.job_get(inserted.id)
+        if record is None or not principal.may_see(record):
+            raise InvalidRequest("unique_key", "held by a job that is gone or not yours; try again")
+        return Submitted(record.id, str(record.status), False)
+
+    def get(self, principal: Principal, job_id: str) -> JobRecord:
+        record = self.backend.job_get(job_id) if _plausible_id(job_id) else None
+        if record is None or not principal.may_see(record):
+            raise JobNotFound(job_id)
+        return record
+
+    def list_jobs(self, principal: Principal, query: ListQuery) -> Page:
+        """Newest first; ``next_cursor`` is None on the last page."""
+        owner = query.owner if principal.admin else principal.user
+        records = self.app.list_jobs(
+            status=query.status,
+            queue=query.queue,
+            task=query.task,
+            owner=owner,
+            limit=query.limit + 1,
+            before=query.cursor,
+        )
+        more = len(records) > query.limit
+        records = records[: query.limit]
+        return Page(records, records[-1].id if more and records else None)
+
+    def cancel(self, principal: Principal, job_id: str) -> JobRecord:
+        self.get(principal, job_id)
+        return self.backend.job_cancel(job_id)
+
+    def retry(self, principal: Principal, job_id: str) -> JobRecord:
+        self.get(principal, job_id)
+        return self.backend.job_retry(job_id)
+
+    def delete(self, principal: Principal, job_id: str) -> None:
+        self.get(principal, job_id)
+        self.backend.job_delete(job_id)
+
+    # -- queues and workers -------------------------------------------------------------
+
+    def queues(self, principal: Principal) -> list[dict[str, Any]]:
+        """Every queue with its job counts by state. The counts are totals over all
+        owners: how busy a queue is, never whose jobs are in it."""
+        counts = self.backend.job_counts()
+        paused = self.backend.queue_paused()
+        names = set(counts) | paused | set(self.app.queues())
+        return [
+            {
+                "name": name,
+                "paused": name in paused,
+                "counts": dict(sorted(counts.get(name, {}).items())),
+                "total": sum(counts.get(name, {}).values()),
+            }
+            for name in sorted(names)
+        ]
+
+    def set_paused(self, principal: Principal, name: str, paused: bool) -> dict[str, Any]:
+        if not principal.admin:
+            raise AccessDenied("pausing or resuming a queue")
+        if not name or len(name) > MAX_KEY:
+            raise InvalidRequest("queue", f"must be 1-{MAX_KEY} characters")
+        self.backend.queue_pause(name, paused)
+        log.info("queue %s %s by %s", name, "paused" if paused else "resumed", principal.user)
+        return {"name": name, "paused": paused}
+
+    def workers(self, principal: Principal) -> list[dict[str, Any]]:
+        """Live workers. A user sees which of their own jobs each one runs; the ids of
+        other users' jobs are left out."""
+        infos = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
+        mine: set[str] | None = None
+        if not principal.admin and any(w.running for w in infos):
+            own = self.app.list_jobs(status="running", owner=principal.user, limit=1000)
+            mine = {r.id for r in own}
+        return [_worker_json(w, mine) for w in infos]
+
+    # -- events ---------------------------------------------------------------------------
+
+    def events(
+        self, principal: Principal, *, after: int, job_id: str | None = None, limit: int = 500
+    ) -> tuple[list[Event], int]:
+        """Events after ``after`` the principal may see, and the seq read up to (also
+        past events it may not see, so that a reader's cursor moves on)."""
+        batch = self.backend.event_list(after=after, job_id=job_id, limit=limit)
+        last = batch[-1].seq if batch else after
+        return [e for e in batch if principal.may_see_event(e)], last
+
+    def latest_seq(self) -> int:
+        """The newest event's seq (0 when there is none), found by a galloping search
+        over ``event_list`` so that it costs a few indexed reads however long the
+        table is."""
+        lo, step = 0, 1024
+        while self.backend.event_list(after=lo + step, limit=1):
+            lo += step
+            step *= 4
+        hi = lo + step  # no event after hi; events may exist after lo
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.backend.event_list(after=mid, limit=1):
+                lo = mid
+            else:
+                hi = mid
+        found = self.backend.event_list(after=lo, limit=1)
+        return found[0].seq if found else lo
+
+    def snapshot(self, principal: Principal, job_id: str, seen: int) -> tuple[JobRecord, int]:
+        """The job as it stands, and the seq of the newest event it reflects, so that a
+        stream can go on from exactly there.
+
+        ``seen``: a seq whose events are all committed (the stream hub's cursor). The
+        record is read again until no event of the job came after the seq it is paired
+        with, which in a store that numbers events in commit order pins it exactly.
+        """
+        seq = seen
+        record = self.get(principal, job_id)
+        for _ in range(5):
+            later = self.backend.event_list(after=seq, job_id=job_id, limit=500)
+            if not later:
+                break
+            seq = later[-1].seq
+            record = self.get(principal, job_id)
+        return record, seq
+
+    # -- health and metrics ---------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        engine = self.app.settings.url.split(":", 1)[0]
+        try:
+            self.backend.ping()
+            workers = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
+        except OffloadError as exc:
+            return False, {"status": "unavailable", "backend": {"engine": engine, "ok": False, "error": str(exc)}}
+        return True, {
+            "status": "ok",
+            "backend": {"engine": engine, "ok": True},
+            "workers": {"alive": len(workers), "slots": sum(w.concurrency for w in workers)},
+        }
+
+    def stats(self) -> dict[str, Any]:
+        """What /metrics reports: job counts by queue and state, paused queues, workers."""
+        return {
+            "counts": self.backend.job_counts(),
+            "paused": self.backend.queue_paused(),
+            "workers": self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S),
+        }
+
+
+def _plausible_id(job_id: str) -> bool:
+    return 0 < len(job_id) <= 64
+
+
+def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:
+    running = w.running if visible is None else [j for j in w.running if j in visible]
+    return {
+        "id": w.id,
+        "host": w.host,
+        "pid": w.pid,
+        "queues": w.queues,
+        "concurrency": w.concurrency,
+        "running": running,
+        "running_count": len(w.running),
+        "started_at": iso(w.started_at),
+        "last_heartbeat": iso(w.heartbeat_at),
+    }

@@ -1,0 +1,27 @@
+"""Principal: who is asking. Users see their own jobs; admins see every job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..backends.base import Event
+from ..job import JobRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: str
+    admin: bool = False
+    token_id: str | None = None  # the API token that authenticated it, if any
+
+    def may_see(self, record: JobRecord) -> bool:
+        return self.admin or record.owner == self.user
+
+    def may_see_event(self, event: Event) -> bool:
+        """Events carry their job's owner, so a stream is filtered without a lookup."""
+        return self.admin or event.owner == self.user
+
+    @property
+    def owner_filter(self) -> str | None:
+        """The owner a job listing is restricted to (None: everyone's)."""
+        return None if self.admin else self.user

@@ -1,0 +1,148 @@
+"""What a client may ask for, checked and normalised before anything is touched.
+
+The shapes here are plain JSON values and string query parameters, so the Starlette
+API and the Flask and FastAPI integrations share one set of rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..job import JobStatus
+from .errors import InvalidRequest
+
+MAX_PAGE = 500
+MAX_KEY = 200
+_CURSOR = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
+
+SUBMIT_FIELDS = (
+    "task",
+    "args",
+    "kwargs",
+    "queue",
+    "priority",
+    "delay",
+    "run_at",
+    "max_attempts",
+    "timeout",
+    "unique_key",
+)
+
+
+class InvalidField(InvalidRequest):
+    """A submitted job body of the wrong shape (answered 422, like arguments that
+    don't bind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """``POST /api/jobs``: a task, its arguments and the per-job options."""
+
+    task: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # App.build_job keywords
+
+    @classmethod
+    def from_json(cls, body: Any) -> SubmitRequest:
+        if not isinstance(body, dict):
+            raise InvalidField("body", f"must be a JSON object, got {type(body).__name__}")
+        unknown = sorted(set(body) - set(SUBMIT_FIELDS))
+        if unknown:
+            raise InvalidField("body", f"unknown field(s) {', '.join(map(repr, unknown))}")
+        task = body.get("task")
+        if not isinstance(task, str) or not task:
+            raise InvalidField("task", f"must be a non-empty string, got {task!r:.80}")
+        args = body.get("args", [])
+        if args is None:
+            args = []
+        if not isinstance(args, list):
+            raise InvalidField("args", f"must be a JSON array, got {type(args).__name__}")
+        kwargs = body.get("kwargs", {})
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, dict):
+            raise InvalidField("kwargs", f"must be a JSON object, got {type(kwargs).__name__}")
+        options = {k: body[k] for k in SUBMIT_FIELDS[3:] if body.get(k) is not None}
+        if "run_at" in options:
+            options["run_at"] = parse_time(options["run_at"])
+        for name in ("queue", "unique_key"):
+            if name in options and not isinstance(options[name], str):
+                raise InvalidField(name, f"must be a string, got {options[name]!r:.80}")
+        return cls(task, args, kwargs, options)
+
+
+def parse_time(value: Any) -> float | datetime:
+    """``run_at``: ISO 8601 (UTC when no offset is given) or POSIX seconds."""
+    if isinstance(value, bool):
+        raise InvalidField("run_at", f"must be ISO 8601 or epoch seconds, got {value!r}")
+    if isinstance(value, int | float):
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidField("run_at", f"must be ISO 8601 or epoch seconds, got {value!r:.80}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidField("run_at", f"not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_KEY or not value.isprintable():
+        raise InvalidRequest("Idempotency-Key", f"must be 1-{MAX_KEY} printable characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """``GET /api/jobs?status=&queue=&task=&owner=&limit=&cursor=``."""
+
+    status: str | None = None
+    queue: str | None = None
+    task: str | None = None
+    owner: str | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> ListQuery:
+        status = params.get("status") or None
+        if status is not None and status not in JobStatus._value2member_map_:
+            raise InvalidRequest("status", f"{status!r} is not one of {', '.join(s.value for s in JobStatus)}")
+        raw_limit = params.get("limit") or "20"
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            raise InvalidRequest("limit", f"must be an integer, got {raw_limit!r:.40}") from None
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
+        cursor = params.get("cursor") or None
+        if cursor is not None and not _CURSOR.match(cursor):
+            raise InvalidRequest("cursor", "not a cursor this API returned")
+        texts = {}
+        for name in ("queue", "task", "owner"):
+            value = params.get(name) or None
+            if value is not None and len(value) > MAX_KEY:
+                raise InvalidRequest(name, f"longer than {MAX_KEY} characters")
+            texts[name] = value
+        return cls(status=status, limit=limit, cursor=cursor, **texts)
+
+
+def event_cursor(value: str | None, name: str = "Last-Event-ID") -> int | None:
+    """A stream position a client sends back: an event seq."""
+    if value is None or value == "":
+        return None
+    try:
+        seq = int(value)
+    except ValueError:
+        raise InvalidRequest(name, f"must be an event id (an integer), got {value!r:.40}") from None
+    if seq < 0 or seq > 2**63:
+        raise InvalidRequest(name, f"out of range: {seq}")
+    return seq
