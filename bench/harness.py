@@ -50,15 +50,16 @@ class Worker:
                    PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
         self.log = log
         self.cmd = peer.worker_cmd(mode)
-        self._out = open(log, "ab")
+        self._out = open(log, "wb")
         self.started = time.time()
         self.proc = subprocess.Popen(self.cmd, cwd=HERE, env=env, stdout=self._out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
     def check(self) -> None:
         if self.proc.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"worker exited with {self.proc.returncode}: {tail}")
+            lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+            last = lines[-1] if lines else "(no output)"
+            raise RuntimeError(f"worker exited with {self.proc.returncode}: {last} (log: {self.log})")
 
     def processes(self) -> list[psutil.Process]:
         p = psutil.Process(self.proc.pid)
@@ -126,7 +127,8 @@ class Bench:
         self.peer, self.marks, self.logdir, self.timeout = peer, marks, logdir, timeout
 
     def _worker(self, mode: str, name: str) -> Worker:
-        return Worker(self.peer, mode, self.logdir / f"worker-{name}.log")
+        system = self.marks.path.stem
+        return Worker(self.peer, mode, self.logdir / f"worker-{system}-{name}.log")
 
     def _warm(self, w: Worker) -> None:
         """Run one job so that the worker is up, connected and idle."""

@@ -17,14 +17,10 @@ from offload.errors import ConfigurationError
 from offload.job import JobStatus
 
 
-def _conninfo(url: str) -> str:
-    return url.split("?", 1)[0]
-
-
 @pytest.fixture
 def app_conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
     """The application's own connection, in a transaction as psycopg opens it by default."""
-    with psycopg.connect(_conninfo(postgres_url)) as conn:
+    with psycopg.connect(postgres_url) as conn:
         yield conn
 
 
@@ -73,7 +69,7 @@ def test_rollback_leaves_no_job_no_event_no_wakeup(
 
 
 def test_autocommit_connection_gets_an_atomic_batch(postgres_backend: PostgresBackend, postgres_url: str) -> None:
-    with psycopg.connect(_conninfo(postgres_url), autocommit=True) as conn:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
         jobs = [new_job(), new_job()]
         postgres_backend.job_insert_many(jobs, connection=conn)
         assert all(postgres_backend.job_get(j.id) is not None for j in jobs)
@@ -137,15 +133,15 @@ def test_ring_wakes_from_another_thread_and_wait_times_out(waiter: Any) -> None:
 
 
 def test_stores_in_other_schemas_do_not_wake_each_other(
-    postgres_server: Any, postgres_backend: PostgresBackend, waiter: Any
+    postgres_url: str, postgres_backend: PostgresBackend, waiter: Any
 ) -> None:
-    name, url = postgres_server.new_schema_url()
-    other = PostgresBackend(url)
+    """Two stores in one database (?schema=): separate tables, separate channels."""
+    other = PostgresBackend(f"{postgres_url}?schema=other_store")
     try:
         other.migrate()
         other.job_insert_many([new_job()])
         assert not waiter.wait(0.5)
         assert postgres_backend.job_counts() == {}
+        assert other.job_counts() == {"default": {"queued": 1}}
     finally:
         other.close()
-        postgres_server.drop_schema(name)

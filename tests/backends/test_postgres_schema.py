@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from tests.support.postgres import PostgresCluster, new_job
+from tests.support.postgres import new_job
 
 from offload.backends import open_backend
 from offload.backends.base import Outcome, PruneRule
@@ -18,8 +18,10 @@ from offload.errors import BackendError, BackendUnavailable, ConfigurationError
 from offload.job import JobStatus
 
 
-def test_concurrent_migrations_apply_each_step_once(postgres_url: str, postgres_server: PostgresCluster) -> None:
-    backends = [PostgresBackend(postgres_url) for _ in range(6)]
+@pytest.mark.parametrize("schema", [None, "custom_store"])
+def test_concurrent_migrations_apply_each_step_once(postgres_url: str, schema: str | None) -> None:
+    url = postgres_url if schema is None else f"{postgres_url}?schema={schema}"
+    backends = [PostgresBackend(url) for _ in range(6)]
     versions: list[int] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(backends))
@@ -40,9 +42,8 @@ def test_concurrent_migrations_apply_each_step_once(postgres_url: str, postgres_
         b.close()
     assert not errors, errors
     assert versions == [len(MIGRATIONS)] * len(backends)
-    schema = postgres_url.rsplit("schema=", 1)[1]
-    with postgres_server.connect() as conn:
-        rows = conn.execute(f'SELECT version FROM "{schema}".schema_version ORDER BY version').fetchall()
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(f'SELECT version FROM "{schema or "offload"}".schema_version ORDER BY version').fetchall()
     assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
 
 
@@ -50,7 +51,7 @@ def test_open_backend_maps_postgres_urls(postgres_url: str) -> None:
     backend = open_backend(postgres_url.replace("postgresql://", "postgres://", 1))
     try:
         assert isinstance(backend, PostgresBackend)
-        assert backend.schema == postgres_url.rsplit("schema=", 1)[1]
+        assert backend.schema == "offload"
         backend.migrate()
         backend.ping()
     finally:
@@ -83,7 +84,7 @@ def test_options_leave_the_url_and_keyword_wins() -> None:
 
 def test_transactions_are_read_committed_whatever_the_server_default(postgres_url: str) -> None:
     options = quote("-c default_transaction_isolation=serializable")
-    backend = PostgresBackend(f"{postgres_url}&options={options}")
+    backend = PostgresBackend(f"{postgres_url}?options={options}")
     try:
         backend.migrate()
         with backend.db.transaction() as cur:
@@ -115,7 +116,7 @@ def test_driver_errors_are_translated(postgres_url: str) -> None:
 def test_events_wait_for_older_open_transactions(postgres_backend: PostgresBackend, postgres_url: str) -> None:
     """A reader never moves its cursor past an event whose smaller-numbered neighbour
     is still uncommitted."""
-    with psycopg.connect(postgres_url.split("?")[0]) as app:
+    with psycopg.connect(postgres_url) as app:
         early = new_job()
         postgres_backend.job_insert_many([early], connection=app)  # takes a seq, not committed
         late = new_job()

@@ -94,9 +94,15 @@ class JobMachine(RuleBasedStateMachine):
         return [j for j in self.live() if j.tokens]
 
     def pick_held(self, n: int, stale: bool) -> Model:
-        """A running job for a current-token write when there is one, else any job that ran."""
+        """A running job for a current-token write when there is one. For a stale write,
+        often a job that runs again under a newer token (the case fencing is for), else
+        any job that ran."""
         running = [j for j in self.held() if j.status == S.RUNNING]
-        pool = running if running and not stale else self.held()
+        rerun = [j for j in running if len(j.tokens) > 1]
+        if not stale:
+            pool = running or self.held()
+        else:
+            pool = rerun if rerun and n % 2 else self.held()
         return pool[n % len(pool)]
 
     # -- rules ----------------------------------------------------------------------
@@ -300,7 +306,7 @@ def test_random_operations_follow_the_rules(backend: Backend) -> None:
         Machine,
         settings=settings(
             max_examples=50,
-            stateful_step_count=30,
+            stateful_step_count=50,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow],

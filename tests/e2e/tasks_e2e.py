@@ -69,6 +69,33 @@ def make_app(url: str | None = None) -> offload.App:
             time.sleep(60)
 
     @app.task()
+    def stubborn(job: JobContext, seconds: float) -> dict[str, object]:
+        """Runs ``seconds`` of wall time whatever happens (ignores cancel requests),
+        reporting progress; returns who ran it."""
+        with ledgered(job):
+            started = time.time()
+            while (elapsed := time.time() - started) < seconds:
+                job.set_progress(elapsed, seconds)
+                time.sleep(0.02)
+            return {"pid": os.getpid(), "token": job.token}
+
+    @app.task()
+    def hang(job: JobContext, seconds: float) -> str:
+        """Sleeps ``seconds`` in one call: deaf to cancel requests and timeouts."""
+        job.add_message("hanging")
+        time.sleep(seconds)
+        return "woke up"
+
+    @app.task()
+    def spin(job: JobContext, seconds: float) -> int:
+        """Keeps a CPU (and the GIL) busy for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < deadline:
+            n += sum(i * i for i in range(1000))
+        return n
+
+    @app.task()
     def chatty(job: JobContext, lines: int = 3) -> dict[str, int]:
         for i in range(1, lines + 1):
             job.add_message(f"line {i} of {lines}")

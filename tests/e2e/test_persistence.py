@@ -59,3 +59,17 @@ def test_delayed_jobs_do_not_start_before_run_at(procs: Procs, app: offload.App,
     assert [h.refresh().run_at for h in delayed] == sorted(h.refresh().run_at for h in delayed)
     assert all(h.refresh().run_at >= enqueued_at + d for h, d in zip(delayed, (0.6, 1.2, 1.8, 2.4), strict=True))
     ledger.check(ledger_path, [h.id for h in handles]).assert_ok()
+
+
+def test_concurrent_enqueues_with_one_unique_key_make_one_job(procs: Procs, app: offload.App) -> None:
+    code = (
+        "from tests.e2e.tasks_e2e import app\n"
+        "print(' '.join(app.enqueue('noop', 1, _unique_key='only-one').id for _ in range(20)))\n"
+    )
+    children = [procs.python_bg(code, name=f"enqueuer{i}") for i in range(6)]
+    ids = set()
+    for child in children:
+        assert child.wait_exit(60) == 0, child.tail()
+        ids |= set(child.log().split())
+    assert len(ids) == 1, ids
+    assert [r.id for r in app.list_jobs(limit=1000)] == list(ids)

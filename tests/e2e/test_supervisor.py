@@ -64,3 +64,23 @@ def test_children_of_a_killed_supervisor_stop_by_themselves(procs: Procs, app: o
              message=lambda: f"orphaned children {group_members(sup.pid)} to exit\n{sup.tail()}")
     assert busy.refresh().status in (JobStatus.COMPLETED, JobStatus.QUEUED)
     assert "supervisor is gone" in sup.log()
+
+
+def test_sigterm_stops_a_supervisor_that_is_waiting_to_restart_a_child(procs: Procs, app: offload.App) -> None:
+    sup = procs.worker("--processes", "2", "--concurrency", "1", "--grace", "2", name="supervisor")
+    kids = wait_for(lambda: _two_children(sup.pid), 30, message=lambda: f"two children\n{sup.tail()}")
+    wait_for(lambda: _registered(app, kids), 30, message=lambda: f"children working\n{sup.tail()}")
+    victim, other = kids
+
+    # Kill one slot's child twice: the second restart waits 1 s (backoff).
+    os.kill(victim, signal.SIGKILL)
+    kids = wait_for(lambda: (k := _two_children(sup.pid)) and victim not in k and k, 30,
+                    message=lambda: f"a replacement child\n{sup.tail()}")
+    (replacement,) = set(kids) - {other}
+    os.kill(replacement, signal.SIGKILL)
+    wait_for(lambda: "exited with -9; restarting in 1.0s" in sup.log(), 10,
+             message=lambda: f"the second restart to be scheduled\n{sup.tail()}")
+
+    sup.send(signal.SIGTERM)  # while the slot waits for its restart
+    assert sup.wait_exit(10) == 0, sup.tail()
+    assert group_members(sup.pid) == []

@@ -11,8 +11,9 @@ With ``OFFLOAD_TEST_PG_URL`` set, that server is used instead and nothing is sta
 Fixtures (load with ``pytest_plugins = ["tests.support.postgres"]``):
 
 * ``postgres_server`` (session): the running cluster.
-* ``postgres_url`` (function): a URL whose ``?schema=`` names a schema of its own, dropped
-  after the test. A server that can't be started fails the test; it never skips.
+* ``postgres_url`` (function): the URL of a database of its own (created from template0,
+  dropped after the test). It is a plain libpq URL, so the test may also connect to it
+  with psycopg. A server that can't be started fails the test; it never skips.
 * ``postgres_backend`` (function): a migrated PostgresBackend on that URL.
 """
 
@@ -32,6 +33,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -204,17 +206,19 @@ class PostgresCluster:
     def connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
 
-    def new_schema_url(self) -> tuple[str, str]:
-        """A schema name nobody uses yet and the URL that points offload at it.
-        The schema itself is created by the backend's migrate()."""
-        name = f"test_{secrets.token_hex(6)}"
-        sep = "&" if "?" in self.url else "?"
-        return name, f"{self.url}{sep}schema={name}"
+    def new_database_url(self) -> tuple[str, str]:
+        """A new, empty database and its URL. FILE_COPY (PostgreSQL 15+) copies template0's
+        files instead of WAL-logging every page: several times faster for tiny databases."""
+        name = f"offload_test_{secrets.token_hex(6)}"
+        with self.connect() as conn:
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0{strategy}')
+        parts = urlsplit(self.url)
+        return name, urlunsplit(parts._replace(path=f"/{name}"))
 
-    def drop_schema(self, name: str) -> None:
+    def drop_database(self, name: str) -> None:
         with contextlib.suppress(psycopg.Error), self.connect() as conn:
-            conn.execute("SET lock_timeout = '5s'")
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -233,14 +237,14 @@ def postgres_server() -> Iterator[PostgresCluster]:
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresCluster) -> Iterator[str]:
-    """A URL of an empty store of its own: a fresh schema, dropped afterwards."""
+    """A URL of an empty store of its own: a fresh database, dropped afterwards."""
     if postgres_server.external_url is None:
         postgres_server.start()  # a test that stopped the server and failed must not sink the rest
-    name, url = postgres_server.new_schema_url()
+    name, url = postgres_server.new_database_url()
     yield url
     if postgres_server.external_url is None:
         postgres_server.start()
-    postgres_server.drop_schema(name)
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture

@@ -242,6 +242,10 @@ class Procs:
             check=False,
         )
 
+    def python_bg(self, code: str, *, name: str = "python", env: dict[str, str] | None = None) -> Proc:
+        """Start ``python -c CODE`` in the background (output in its log)."""
+        return self.start([PYTHON, "-c", code], name=name, env=env)
+
     def deaths(self) -> dict[int, float]:
         """pid -> the latest time it may have run, for every process that ended."""
         out = {}

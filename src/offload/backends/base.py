@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..job import JobRecord, JobStatus
+from ..schedule import ScheduleRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,23 @@ class WorkerInfo:
     started_at: float
     heartbeat_at: float
     running: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    """Counters of finished runs of one task. They survive pruning of the jobs."""
+
+    task: str
+    succeeded: int
+    failed: int
+    cancelled: int
+    total_duration: float  # seconds, over the runs that completed or failed
+    last_run_at: float | None
+    last_status: str | None
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +301,36 @@ class Backend(Protocol):
     def worker_remove(self, worker_id: str) -> None: ...
 
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]: ...
+
+    # -- schedules and statistics ------------------------------------------------------------
+
+    def schedule_save(self, record: ScheduleRecord) -> None:
+        """Insert, or replace the schedule with the same id."""
+
+    def schedule_get(self, schedule_id: str) -> ScheduleRecord | None: ...
+
+    def schedule_list(self) -> list[ScheduleRecord]:
+        """Every schedule, by id."""
+
+    def schedule_delete(self, schedule_id: str) -> bool: ...
+
+    def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
+        """Unpaused schedules whose next_run_at has come."""
+
+    def schedule_advance(
+        self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
+    ) -> bool:
+        """Move a schedule on after a firing, only if its next_run_at is still
+        ``expected_next`` (another scheduler did not move it first)."""
+
+    def stats_tasks(self) -> list[TaskStats]:
+        """Counters per task (updated by job_finish and job_recover), by task name."""
+
+    def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
+        """Finished jobs of a task, the most recently finished first."""
+
+    def job_failures(self, *, since: float, limit: int = 100) -> list[JobRecord]:
+        """Failed jobs that ended at or after ``since``, the newest first."""
 
     # -- API tokens ----------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ import click
 from ..errors import OffloadError
 from .demo import demo
 from .jobs import enqueue, jobs, migrate
+from .serve import serve
+from .tokens import tokens
 from .worker import worker
 
 
@@ -25,6 +27,8 @@ cli.add_command(enqueue)
 cli.add_command(jobs)
 cli.add_command(migrate)
 cli.add_command(demo)
+cli.add_command(serve)
+cli.add_command(tokens)
 
 
 def main() -> None:

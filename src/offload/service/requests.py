@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..job import JobStatus
@@ -88,7 +88,7 @@ def parse_time(value: Any) -> float | datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidField("run_at", f"not an ISO 8601 time: {value!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def idempotency_key(value: str | None) -> str | None:

@@ -26,6 +26,7 @@ from ..base import (
     Outcome,
     Progress,
     PruneRule,
+    TokenRecord,
     Waiter,
     WorkerInfo,
 )
@@ -122,18 +123,20 @@ class PostgresBackend:
         return result
 
     def _insert_conflict(self, cur: Cursor, job: NewJob, now: float | None) -> tuple[Any, ...]:
-        """The live job holding ``job``'s unique_key as (id, None, None); or, when the
-        holder ended meanwhile, the row of a second, successful insert."""
+        """The job holding ``job``'s idempotency_key (first) or unique_key, as
+        (id, None, None); or, when a unique_key holder ended meanwhile, the row of a
+        second, successful insert."""
         for _ in range(3):
-            if job.unique_key is not None:
+            holder = None
+            if job.idempotency_key is not None:
+                holder = cur.execute(self.q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
+            if holder is None and job.unique_key is not None:
                 holder = cur.execute(self.q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
-                if holder is not None:
-                    return (holder[0], None, None)
+            if holder is not None:
+                return (holder[0], None, None)
             row = cur.execute(self.q.JOB_INSERT, records.insert_params(job, now)).fetchone()
             if row is not None:
                 return tuple(row)
-            if job.unique_key is None:
-                break
         raise InvalidTransition(job.id, "new", "queued")  # only an id collision gets here
 
     def _notify(self, cur: Cursor, queues: Iterable[str]) -> None:
@@ -237,7 +240,7 @@ class PostgresBackend:
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         if not leases:
             return set()
-        params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases]}
+        params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases], "now": now}
         with self.db.transaction() as cur:
             rows = cur.execute(self.q.JOB_RELEASE, params).fetchall()
             self._notify(cur, {r[1] for r in rows})
@@ -267,12 +270,8 @@ class PostgresBackend:
             status = self._status_of(cur, job_id)
             if status in WAITING:
                 cur.execute(self.q.JOB_CANCEL_WAITING, {"id": job_id, "now": now})
-            elif status == JobStatus.RUNNING:
+            elif status == JobStatus.RUNNING:  # the worker learns it from its next heartbeat
                 cur.execute(self.q.JOB_CANCEL_RUNNING, {"id": job_id})
-                cur.execute(
-                    self.q.EVENT_INSERT,
-                    {"job_id": job_id, "type": "cancel_requested", "data": "{}", "now": now, "owner": None},
-                )
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             return self._get_in(cur, job_id)
@@ -345,6 +344,32 @@ class PostgresBackend:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
         return [records.worker_info(r) for r in rows]
+
+    # -- API tokens -----------------------------------------------------------------------
+
+    def token_insert(self, token: TokenRecord) -> None:
+        params = {
+            "id": token.id,
+            "user": token.user,
+            "hash": token.hash,
+            "admin": token.admin,
+            "created_at": token.created_at,
+        }
+        with self.db.connection() as conn:
+            conn.execute(self.q.TOKEN_INSERT, params)
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        with self.db.connection() as conn:
+            row = conn.execute(self.q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
+        return None if row is None else records.token(row)
+
+    def token_list(self) -> list[TokenRecord]:
+        with self.db.connection() as conn:
+            return [records.token(r) for r in conn.execute(self.q.TOKEN_LIST).fetchall()]
+
+    def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
+        with self.db.connection() as conn:
+            return conn.execute(self.q.TOKEN_REVOKE, {"id": token_id, "now": now}).rowcount == 1
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         """A LISTEN session of its own, woken for ``queues`` (see listen.py)."""

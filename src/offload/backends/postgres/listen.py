@@ -1,14 +1,16 @@
 """Waking workers with LISTEN/NOTIFY.
 
 Each waiter owns one dedicated connection (not from the pool: a LISTEN session must stay
-open and idle) and one daemon thread that reads notifications from it. A notification
+open and idle) and one daemon thread that reads notifications from it. The session is
+opened before the waiter is handed out, so a NOTIFY committed after that is never missed. A notification
 for one of the waiter's queues, or one with an empty payload, rings the waiter, which is
 a self-pipe: ``wait`` blocks on the pipe only, so it always returns within its timeout,
 whatever state the connection is in.
 
-When the connection drops (server restart, network), the thread reconnects with
-exponential backoff and rings once it is back, because notifications sent meanwhile are
-lost; the worker's poll fallback covers the time in between.
+When the connection drops (server restart, network), or could not be opened at first,
+the thread reconnects with exponential backoff and rings once it is back, because
+notifications sent meanwhile are lost; the worker's poll fallback covers the time in
+between.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class NotifyWaiter:
         self._conn: psycopg.Connection[Any] | None = None
         self._closed = threading.Event()
         self.listening = threading.Event()  # set while a LISTEN session is open (for tests, health)
+        try:
+            self._connect()
+        except psycopg.Error as exc:
+            log.warning("LISTEN connection failed, retrying in the background: %s", exc, extra={"channel": channel})
         self._thread = threading.Thread(target=self._run, name=f"offload-listen-{name or channel}", daemon=True)
         self._thread.start()
 
@@ -90,8 +96,10 @@ class NotifyWaiter:
 
     def _run(self) -> None:
         delay = _BACKOFF_FIRST
-        first = True
         while not self._closed.is_set():
+            if self._conn is not None:  # opened by __init__
+                self._listen_until_lost()
+                continue
             try:
                 self._connect()
             except psycopg.Error as exc:
@@ -103,17 +111,18 @@ class NotifyWaiter:
                 delay = min(delay * 2, _BACKOFF_MAX)
                 continue
             delay = _BACKOFF_FIRST
-            if not first:
-                self.ring()  # notifications sent while we were away are lost: look now
-            first = False
-            try:
-                self._listen()
-            except psycopg.Error as exc:
-                if not self._closed.is_set():
-                    log.warning("LISTEN connection lost: %s", exc, extra={"channel": self.channel})
-            finally:
-                self._disconnect()
+            self.ring()  # notifications sent while there was no session are lost: look now
+            self._listen_until_lost()
         self._disconnect()
+
+    def _listen_until_lost(self) -> None:
+        try:
+            self._listen()
+        except psycopg.Error as exc:
+            if not self._closed.is_set():
+                log.warning("LISTEN connection lost: %s", exc, extra={"channel": self.channel})
+        finally:
+            self._disconnect()
 
     def _connect(self) -> None:
         conn = psycopg.connect(

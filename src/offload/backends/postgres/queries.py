@@ -5,6 +5,9 @@ Placeholders, filled by ``Queries`` once per store:
 * ``{s}``   the store's schema, quoted;
 * ``{now}`` the caller's ``now`` (``%(now)s``) or, when that is NULL, the server's clock
   read once for the statement. Lease expiry is judged by the server, never by workers.
+* ``{t}``   a CTE ``t(now)`` holding that time once; it also hands the time to the status
+  trigger (schema.py) through the transaction-local setting ``offload.now``, so that a
+  status event is dated like the write that caused it.
 
 Parameters are psycopg's ``%(name)s``. Batches pass parallel arrays and ``unnest`` them,
 so that one statement (one round trip) handles any number of jobs.
@@ -16,6 +19,11 @@ from .schema import render
 
 NOW = "coalesce(%(now)s::double precision, extract(epoch FROM statement_timestamp())::double precision)"
 
+T = """t AS (
+    SELECT n.now, set_config('offload.now', n.now::text, true) AS stamped
+    FROM (SELECT {now} AS now) AS n
+)"""
+
 JOB_COLUMNS = (
     "id, task, queue, status, priority, owner, args, kwargs, attempts, max_attempts,"
     " created_at, run_at, timeout, backoff, unique_key, result, error, traceback,"
@@ -26,20 +34,23 @@ JOB_COLUMNS = (
 # -- enqueue ----------------------------------------------------------------------
 
 # A job due now (no run_at, or one in the past) is queued with run_at = now; a later
-# one is scheduled. A unique_key held by a live job makes the insert a no-op
-# (jobs_unique); so does an id that exists already.
+# one is scheduled. An idempotency_key held by any job, or a unique_key held by a live
+# job, makes the insert a no-op (jobs_idempotency, jobs_unique); so does an existing id.
+# The trigger dates the job's first status event at created_at.
 JOB_INSERT = """
 INSERT INTO {s}.jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
-                      timeout, backoff, unique_key, created_at, run_at)
+                      timeout, backoff, unique_key, idempotency_key, created_at, run_at)
 SELECT %(id)s, %(task)s, %(queue)s,
        CASE WHEN %(run_at)s::double precision > t.now THEN 'scheduled' ELSE 'queued' END,
        %(priority)s, %(owner)s, %(args)s, %(kwargs)s, %(max_attempts)s,
-       %(timeout)s, %(backoff)s, %(unique_key)s, t.now,
+       %(timeout)s, %(backoff)s, %(unique_key)s, %(idempotency_key)s, t.now,
        greatest(coalesce(%(run_at)s::double precision, t.now), t.now)
 FROM (SELECT {now} AS now) AS t
 ON CONFLICT DO NOTHING
 RETURNING id, queue, status
 """
+
+JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM {s}.jobs WHERE idempotency_key = %(idempotency_key)s"
 
 JOB_BY_UNIQUE_KEY = """
 SELECT id FROM {s}.jobs
@@ -72,7 +83,7 @@ PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
 # against the WHERE once it is locked, so a job is never claimed twice. MATERIALIZED
 # makes the locking sub-select run exactly once. The UPDATE repeats the status guard.
 JOB_CLAIM = """
-WITH t AS (SELECT {now} AS now),
+WITH {t},
 picked AS MATERIALIZED (
     SELECT id FROM {s}.jobs, t
     WHERE queue = %(queue)s AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= t.now
@@ -116,8 +127,9 @@ SELECT id FROM u
 """
 
 # How a run ended, with its final progress; the status event comes from the trigger.
+# A status that does not end a run is refused like a stale lease: the row is left alone.
 JOB_FINISH = """
-WITH t AS (SELECT {now} AS now), u AS (
+WITH {t}, u AS (
     UPDATE {s}.jobs AS j
     SET status = %(status)s, result = %(result)s, error = %(error)s, traceback = %(traceback)s,
         completed_at = CASE WHEN %(status)s IN ('completed', 'failed', 'cancelled') THEN t.now END,
@@ -128,6 +140,7 @@ WITH t AS (SELECT {now} AS now), u AS (
         worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
     FROM t
     WHERE j.id = %(id)s AND j.lease_token = %(token)s AND j.status = 'running'
+      AND %(status)s IN ('completed', 'failed', 'retrying', 'cancelled')
     RETURNING j.id, j.owner
 ), e AS (
     INSERT INTO {s}.events (job_id, type, data, at, owner)
@@ -141,10 +154,11 @@ SELECT id FROM u
 
 # Graceful shutdown: back to queued at once, and the attempt does not count.
 JOB_RELEASE = """
+WITH {t}
 UPDATE {s}.jobs AS j
 SET status = 'queued', attempts = greatest(j.attempts - 1, 0),
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL
-FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token)
+FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token), t
 WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
 RETURNING j.id, j.queue
 """
@@ -154,7 +168,7 @@ RETURNING j.id, j.queue
 # job is recovered once however many workers run this at the same moment. A heartbeat
 # that lands first moves lease_expires_at and the re-check lets the job be.
 JOB_RECOVER = """
-WITH t AS (SELECT {now} AS now),
+WITH {t},
 expired AS MATERIALIZED (
     SELECT id FROM {s}.jobs, t
     WHERE status = 'running' AND lease_expires_at < t.now
@@ -176,17 +190,21 @@ RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
 # -- actions from users (each runs after JOB_STATUS_LOCKED in the same transaction) ----
 
 JOB_CANCEL_WAITING = """
-UPDATE {s}.jobs SET status = 'cancelled', completed_at = {now}
+WITH {t}
+UPDATE {s}.jobs SET status = 'cancelled', completed_at = t.now
+FROM t
 WHERE id = %(id)s AND status IN ('scheduled', 'queued', 'retrying')
 """
 
 JOB_CANCEL_RUNNING = "UPDATE {s}.jobs SET cancel_requested = true WHERE id = %(id)s AND status = 'running'"
 
 JOB_RETRY = """
+WITH {t}
 UPDATE {s}.jobs
 SET status = 'queued', attempts = 0, error = NULL, traceback = NULL, result = NULL,
-    started_at = NULL, completed_at = NULL, run_at = {now}, cancel_requested = false,
+    started_at = NULL, completed_at = NULL, run_at = t.now, cancel_requested = false,
     progress_current = NULL, progress_total = NULL, message = NULL
+FROM t
 WHERE id = %(id)s AND status IN ('failed', 'cancelled')
 RETURNING queue
 """
@@ -195,26 +213,24 @@ JOB_DELETE = "DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed',
 
 # -- retention: one bounded batch per statement, each its own transaction ------------------
 
-# {where} is filled by the backend with fixed conditions on status and task.
+# {where} is filled by the backend with fixed conditions on status and task. Only jobs
+# that ended are ever deleted, whatever the rule says.
 PRUNE_ENDED_BEFORE = """
 DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs WHERE {where} AND completed_at < %(before)s LIMIT %(batch)s
+    SELECT id FROM {s}.jobs
+    WHERE {where} AND status IN ('completed', 'failed', 'cancelled') AND completed_at < %(before)s
+    LIMIT %(batch)s
 )
 """
 
 PRUNE_BEYOND_KEEP = """
 DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs WHERE {where}
-    ORDER BY completed_at DESC LIMIT %(batch)s OFFSET %(keep)s
+    SELECT id FROM {s}.jobs WHERE {where} AND status IN ('completed', 'failed', 'cancelled')
+    ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
 )
 """
 
 # -- events ----------------------------------------------------------------------------
-
-EVENT_INSERT = """
-INSERT INTO {s}.events (job_id, type, data, at, owner)
-VALUES (%(job_id)s, %(type)s, %(data)s::jsonb, {now}, %(owner)s)
-"""
 
 # Sequence numbers are handed out before commit, so a transaction that is still open
 # may yet commit a smaller seq than one a reader already saw. Events are therefore
@@ -253,13 +269,29 @@ FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at
 """
 
 
+# -- API tokens (only a hash of each secret is stored) ------------------------------------
+
+TOKEN_COLUMNS = "id, username, hash, admin, created_at, revoked_at"
+
+TOKEN_INSERT = """
+INSERT INTO {s}.tokens (id, username, hash, admin, created_at)
+VALUES (%(id)s, %(user)s, %(hash)s, %(admin)s, %(created_at)s)
+"""
+
+TOKEN_BY_HASH = "SELECT " + TOKEN_COLUMNS + " FROM {s}.tokens WHERE hash = %(hash)s"
+
+TOKEN_LIST = "SELECT " + TOKEN_COLUMNS + " FROM {s}.tokens ORDER BY created_at, id"
+
+TOKEN_REVOKE = "UPDATE {s}.tokens SET revoked_at = {now} WHERE id = %(id)s AND revoked_at IS NULL"
+
+
 class Queries:
     """This module's statements with the schema and the clock filled in, by the same names."""
 
     def __init__(self, schema: str) -> None:
         for name, value in globals().items():
-            if name.isupper() and isinstance(value, str) and name not in ("NOW", "JOB_COLUMNS"):
-                setattr(self, name, render(value.replace("{now}", NOW), schema))
+            if name.isupper() and isinstance(value, str) and name not in ("NOW", "T", "JOB_COLUMNS", "TOKEN_COLUMNS"):
+                setattr(self, name, render(value.replace("{t}", T).replace("{now}", NOW), schema))
         self.JOB_COLUMNS = JOB_COLUMNS
 
     def __getattr__(self, name: str) -> str:  # for type checkers: every statement is a str

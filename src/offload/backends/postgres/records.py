@@ -7,7 +7,7 @@ from typing import Any
 
 from ... import serialization
 from ...job import JobRecord, JobStatus
-from ..base import Event, NewJob, Outcome, Progress, PruneRule, WorkerInfo
+from ..base import Event, NewJob, Outcome, Progress, PruneRule, TokenRecord, WorkerInfo
 
 
 def job_record(row: Sequence[Any]) -> JobRecord:
@@ -54,6 +54,10 @@ def worker_info(row: Sequence[Any]) -> WorkerInfo:
     )
 
 
+def token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+
+
 def worker_params(info: WorkerInfo) -> dict[str, Any]:
     return {
         "id": info.id,
@@ -80,6 +84,7 @@ def insert_params(job: NewJob, now: float | None) -> dict[str, Any]:
         "timeout": job.timeout,
         "backoff": job.backoff,
         "unique_key": job.unique_key,
+        "idempotency_key": job.idempotency_key,
         "now": now,
         "run_at": job.run_at,
     }

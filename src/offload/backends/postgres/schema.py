@@ -93,7 +93,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_at ON {s}.events (at);
 
     -- Every status change is an event, whichever statement made it. A new job's event
-    -- is dated at its creation; a change, by the server's clock at the change.
+    -- is dated at its creation; a change, at the time the statement that made it was
+    -- given (the transaction-local setting offload.now, see queries.T), else by the
+    -- server's clock.
     CREATE FUNCTION {s}.jobs_status_event() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN
@@ -105,7 +107,9 @@ MIGRATIONS: list[str] = [
             INSERT INTO {s}.events (job_id, type, data, at, owner)
             VALUES (NEW.id, 'status',
                     jsonb_build_object('status', NEW.status, 'attempts', NEW.attempts, 'error', NEW.error),
-                    extract(epoch FROM clock_timestamp())::double precision, NEW.owner);
+                    coalesce(nullif(current_setting('offload.now', true), '')::double precision,
+                             extract(epoch FROM clock_timestamp())::double precision),
+                    NEW.owner);
         END IF;
         RETURN NULL;
     END
@@ -131,6 +135,20 @@ MIGRATIONS: list[str] = [
         heartbeat_at double precision NOT NULL,
         running      text NOT NULL                -- JSON list of job ids
     ) WITH (fillfactor = 70);                     -- heartbeats are HOT updates
+    """,
+    # 2: idempotency keys of API submissions, API tokens
+    """
+    ALTER TABLE {s}.jobs ADD COLUMN idempotency_key text;
+    CREATE UNIQUE INDEX jobs_idempotency ON {s}.jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+    CREATE TABLE {s}.tokens (
+        id         text PRIMARY KEY,
+        username   text NOT NULL,
+        hash       text NOT NULL UNIQUE,          -- sha256 of the secret
+        admin      boolean NOT NULL,
+        created_at double precision NOT NULL,
+        revoked_at double precision
+    );
     """,
 ]
 

@@ -10,6 +10,7 @@ from typing import Any
 from ... import serialization
 from ...errors import ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from ...schedule import ScheduleRecord
 from ..base import (
     Event,
     HeartbeatResult,
@@ -20,66 +21,20 @@ from ..base import (
     Outcome,
     Progress,
     PruneRule,
+    TaskStats,
     TokenRecord,
     Waiter,
     WorkerInfo,
 )
 from . import queries as q
+from . import rows, writes
 from .bells import BellBoard
 from .connection import Connections, parse_url
-from .schema import MIGRATIONS
+from .schema import MIGRATIONS, statements
 
 
 def _now(now: float | None) -> float:
     return time.time() if now is None else now
-
-
-def _record(row: Sequence[Any]) -> JobRecord:
-    return JobRecord(
-        id=row[0],
-        task=row[1],
-        queue=row[2],
-        status=JobStatus(row[3]),
-        priority=row[4],
-        owner=row[5],
-        args=serialization.loads(row[6]),
-        kwargs=serialization.loads(row[7]),
-        attempts=row[8],
-        max_attempts=row[9],
-        created_at=row[10],
-        run_at=row[11],
-        timeout=row[12],
-        backoff=row[13],
-        unique_key=row[14],
-        result=serialization.loads(row[15]),
-        error=row[16],
-        traceback=row[17],
-        progress_current=row[18],
-        progress_total=row[19],
-        message=row[20],
-        messages=serialization.loads(row[21]) or [],
-        started_at=row[22],
-        completed_at=row[23],
-        worker_id=row[24],
-        lease_token=row[25],
-        lease_expires_at=row[26],
-        cancel_requested=bool(row[27]),
-    )
-
-
-def _token(row: Sequence[Any]) -> TokenRecord:
-    return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
-
-
-def _progress_params(p: Progress | None) -> dict[str, Any]:
-    if p is None:
-        return {"current": None, "total": None, "message": None, "messages": None}
-    return {
-        "current": p.current,
-        "total": p.total,
-        "message": p.message,
-        "messages": None if p.messages is None else serialization.dumps(p.messages),
-    }
 
 
 class SQLiteBackend:
@@ -99,7 +54,7 @@ class SQLiteBackend:
             row = c.execute("SELECT max(version) FROM schema_version").fetchone()
             current = row[0] or 0
             for version in range(current + 1, len(MIGRATIONS) + 1):
-                for statement in _statements(MIGRATIONS[version - 1]):
+                for statement in statements(MIGRATIONS[version - 1]):
                     c.execute(statement)
                 c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
         return len(MIGRATIONS)
@@ -122,14 +77,14 @@ class SQLiteBackend:
                 "enqueue inside the caller's transaction (connection=...) needs the PostgreSQL store"
             )
         now = _now(now)
-        rows = [_insert_params(j, now) for j in jobs]
+        params = [rows.insert_params(j, now) for j in jobs]
         with self.db.write() as c:
             if not any(j.unique_key or j.idempotency_key for j in jobs):
-                c.executemany(q.JOB_INSERT, rows)  # random ids: no conflict is possible
+                c.executemany(q.JOB_INSERT, params)  # random ids: no conflict is possible
                 result = [Inserted(j.id, True) for j in jobs]
             else:
-                result = [self._insert_one(c, j, row) for j, row in zip(jobs, rows, strict=True)]
-        if any(r["status"] == "queued" for r in rows):
+                result = [self._insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
+        if any(r["status"] == "queued" for r in params):
             self.bells.ring_all()
         return result
 
@@ -150,7 +105,7 @@ class SQLiteBackend:
     def job_get(self, job_id: str) -> JobRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else rows.record(row)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
@@ -168,7 +123,7 @@ class SQLiteBackend:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT :limit"
         with self.db.errors():
-            return [_record(r) for r in self.db.get().execute(sql, params)]
+            return [rows.record(r) for r in self.db.get().execute(sql, params)]
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         with self.db.errors():
@@ -192,7 +147,7 @@ class SQLiteBackend:
         now: float | None = None,
     ) -> list[JobRecord]:
         with self.db.write() as c:
-            return _claim(c, queues, limit, worker_id, lease_s, _now(now))
+            return writes.claim(c, queues, limit, worker_id, lease_s, _now(now))
 
     def job_finish_and_claim(
         self,
@@ -206,8 +161,8 @@ class SQLiteBackend:
     ) -> tuple[set[str], list[JobRecord]]:
         now = _now(now)
         with self.db.write() as c:
-            written = _finish(c, outcomes, now)
-            claimed = _claim(c, queues, limit, worker_id, lease_s, now) if limit > 0 else []
+            written = writes.finish(c, outcomes, now)
+            claimed = writes.claim(c, queues, limit, worker_id, lease_s, now) if limit > 0 else []
         return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
@@ -229,15 +184,17 @@ class SQLiteBackend:
         written: set[str] = set()
         with self.db.write() as c:
             for p in updates:
-                row = c.execute(q.JOB_PROGRESS, {"id": p.job_id, "token": p.token, **_progress_params(p)}).fetchone()
+                row = c.execute(
+                    q.JOB_PROGRESS, {"id": p.job_id, "token": p.token, **rows.progress_params(p)}
+                ).fetchone()
                 if row is not None:
                     written.add(row[0])
-                    _progress_events(c, p, row[1], now)
+                    writes.progress_events(c, p, row[1], now)
         return written
 
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
         with self.db.write() as c:
-            return _finish(c, outcomes, _now(now))
+            return writes.finish(c, outcomes, _now(now))
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         with self.db.write() as c:
@@ -251,11 +208,16 @@ class SQLiteBackend:
         return released
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
+        now = _now(now)
         with self.db.write() as c:
-            rows = [_record(r) for r in c.execute(q.JOB_RECOVER, {"now": _now(now), "limit": limit})]
-        if any(r.status == JobStatus.QUEUED for r in rows):
+            recovered = [rows.record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
+            stats = writes.StatsBatch(now)
+            for r in recovered:
+                stats.add(r.task, r.status, None)
+            stats.write(c)
+        if any(r.status == JobStatus.QUEUED for r in recovered):
             self.bells.ring_all()
-        return rows
+        return recovered
 
     # -- actions from users -------------------------------------------------------------------
 
@@ -279,7 +241,7 @@ class SQLiteBackend:
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return _record(row)
+        return rows.record(row)
 
     def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
         with self.db.write() as c:
@@ -289,7 +251,7 @@ class SQLiteBackend:
             c.execute(q.JOB_RETRY, {"id": job_id, "now": _now(now)})
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()
-        return _record(row)
+        return rows.record(row)
 
     def job_delete(self, job_id: str) -> None:
         with self.db.write() as c:
@@ -301,7 +263,7 @@ class SQLiteBackend:
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
         deleted = 0
         for rule in rules:
-            for sql, params in _prune_statements(rule, batch):
+            for sql, params in writes.prune_statements(rule, batch):
                 while True:
                     with self.db.write() as c:
                         n = c.execute(sql, params).rowcount
@@ -325,8 +287,8 @@ class SQLiteBackend:
     def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
         sql = q.EVENT_LIST + (" AND job_id = :job_id" if job_id else "") + " ORDER BY seq LIMIT :limit"
         with self.db.errors():
-            rows = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [Event(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5]) for r in rows]
+            found = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
+        return [Event(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5]) for r in found]
 
     def event_prune(self, *, before: float) -> int:
         with self.db.write() as c:
@@ -352,11 +314,75 @@ class SQLiteBackend:
 
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.errors():
-            rows = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
+            found = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
         return [
             WorkerInfo(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5], r[6], serialization.loads(r[7]))
-            for r in rows
+            for r in found
         ]
+
+    # -- schedules and statistics ---------------------------------------------------------
+
+    def schedule_save(self, record: ScheduleRecord) -> None:
+        params = {
+            "id": record.id,
+            "task": record.task,
+            "args": serialization.dumps(record.args),
+            "kwargs": serialization.dumps(record.kwargs),
+            "cron": record.cron,
+            "interval": record.interval,
+            "timezone": record.timezone,
+            "paused": int(record.paused),
+            "next_run_at": record.next_run_at,
+            "last_run_at": record.last_run_at,
+            "queue": record.queue,
+            "priority": record.priority,
+            "owner": record.owner,
+            "created_at": record.created_at,
+        }
+        with self.db.write() as c:
+            c.execute(q.SCHEDULE_SAVE, params)
+
+    def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
+        with self.db.errors():
+            row = self.db.get().execute(q.SCHEDULE_GET, {"id": schedule_id}).fetchone()
+        return None if row is None else rows.schedule(row)
+
+    def schedule_list(self) -> list[ScheduleRecord]:
+        with self.db.errors():
+            return [rows.schedule(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
+
+    def schedule_delete(self, schedule_id: str) -> bool:
+        with self.db.write() as c:
+            return c.execute(q.SCHEDULE_DELETE, {"id": schedule_id}).rowcount == 1
+
+    def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
+        with self.db.errors():
+            found = self.db.get().execute(q.SCHEDULE_DUE, {"now": _now(now), "limit": limit}).fetchall()
+        return [rows.schedule(r) for r in found]
+
+    def schedule_advance(
+        self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
+    ) -> bool:
+        params = {
+            "id": schedule_id,
+            "expected_next": expected_next,
+            "next_run_at": next_run_at,
+            "last_run_at": last_run_at,
+        }
+        with self.db.write() as c:
+            return c.execute(q.SCHEDULE_ADVANCE, params).rowcount == 1
+
+    def stats_tasks(self) -> list[TaskStats]:
+        with self.db.errors():
+            return [TaskStats(*r) for r in self.db.get().execute(q.STATS_LIST)]
+
+    def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
+        with self.db.errors():
+            return [rows.record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
+
+    def job_failures(self, *, since: float, limit: int = 100) -> list[JobRecord]:
+        with self.db.errors():
+            return [rows.record(r) for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit})]
 
     # -- API tokens -----------------------------------------------------------------------
 
@@ -374,11 +400,11 @@ class SQLiteBackend:
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else _token(row)
+        return None if row is None else rows.token(row)
 
     def token_list(self) -> list[TokenRecord]:
         with self.db.errors():
-            return [_token(r) for r in self.db.get().execute(q.TOKEN_LIST)]
+            return [rows.token(r) for r in self.db.get().execute(q.TOKEN_LIST)]
 
     def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
         with self.db.write() as c:
@@ -386,117 +412,3 @@ class SQLiteBackend:
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         return self.bells.bell(worker_id)
-
-
-def _claim(
-    c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
-) -> list[JobRecord]:
-    claimed: list[JobRecord] = []
-    paused = {r[0] for r in c.execute(q.PAUSED_QUEUES)}
-    for queue in queues:
-        if queue in paused or len(claimed) >= limit:
-            continue
-        params = {
-            "queue": queue,
-            "limit": limit - len(claimed),
-            "worker_id": worker_id,
-            "expires": now + lease_s,
-            "now": now,
-        }
-        rows = [_record(r) for r in c.execute(q.JOB_CLAIM, params)]
-        rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-        claimed.extend(rows)
-    return claimed
-
-
-def _finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
-    written: set[str] = set()
-    for o in outcomes:
-        params = {
-            "id": o.job_id,
-            "token": o.token,
-            "status": str(o.status),
-            "result": o.result_json,
-            "error": o.error,
-            "traceback": o.traceback,
-            "run_at": o.run_at,
-            "now": now,
-            **_progress_params(o.progress),
-        }
-        row = c.execute(q.JOB_FINISH, params).fetchone()
-        if row is not None:
-            written.add(row[0])
-            if o.progress is not None:
-                _progress_events(c, o.progress, row[1], now)
-    return written
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (sqlite3.complete_statement knows about
-    triggers, whose bodies hold semicolons)."""
-    out, buf = [], ""
-    for line in script.splitlines(keepends=True):
-        buf += line
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        out.append(buf.strip())
-    return out
-
-
-def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
-    run_at = now if job.run_at is None or job.run_at <= now else job.run_at
-    return {
-        "id": job.id,
-        "task": job.task,
-        "queue": job.queue,
-        "status": "queued" if run_at <= now else "scheduled",
-        "priority": job.priority,
-        "owner": job.owner,
-        "args": job.args_json,
-        "kwargs": job.kwargs_json,
-        "max_attempts": job.max_attempts,
-        "timeout": job.timeout,
-        "backoff": job.backoff,
-        "unique_key": job.unique_key,
-        "idempotency_key": job.idempotency_key,
-        "now": now,
-        "run_at": run_at,
-    }
-
-
-def _progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: float) -> None:
-    data = {"current": p.current, "total": p.total, "message": p.message}
-    events = [{"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}]
-    for m in p.new_messages:
-        events.append(
-            {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
-        )
-    c.executemany(q.EVENT_INSERT, events)
-
-
-def _prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, Any]]]:
-    where = "status = :status"
-    params: dict[str, Any] = {"status": str(rule.status), "before": rule.before, "batch": batch}
-    if rule.task is not None:
-        where += " AND task = :task"
-        params["task"] = rule.task
-    for i, name in enumerate(rule.exclude_tasks):
-        where += f" AND task != :x{i}"
-        params[f"x{i}"] = name
-    statements = [
-        (
-            f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where} AND completed_at < :before LIMIT :batch)",
-            params,
-        )
-    ]
-    if rule.keep is not None:
-        statements.append(
-            (
-                f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where}"
-                " ORDER BY completed_at DESC LIMIT :batch OFFSET :keep)",
-                {**params, "keep": rule.keep},
-            )
-        )
-    return statements

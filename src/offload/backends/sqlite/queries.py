@@ -80,7 +80,7 @@ SET status = :status, result = :result, error = :error, traceback = :traceback,
     message = coalesce(:message, message), messages = coalesce(:messages, messages),
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING id, owner
+RETURNING id, owner, task, started_at, status
 """
 
 JOB_RELEASE = """
@@ -175,3 +175,62 @@ TOKEN_BY_HASH = f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = :hash"
 TOKEN_LIST = f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
 
 TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"
+
+# -- schedules and statistics ------------------------------------------------------------
+
+SCHEDULE_COLUMNS = (
+    "id, task, args, kwargs, cron, interval, timezone, paused, next_run_at, last_run_at,"
+    " queue, priority, owner, created_at"
+)
+
+SCHEDULE_SAVE = f"""
+INSERT OR REPLACE INTO schedules ({SCHEDULE_COLUMNS})
+VALUES (:id, :task, :args, :kwargs, :cron, :interval, :timezone, :paused, :next_run_at, :last_run_at,
+        :queue, :priority, :owner, :created_at)
+"""
+
+SCHEDULE_GET = f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = :id"
+
+SCHEDULE_LIST = f"SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY id"
+
+SCHEDULE_DELETE = "DELETE FROM schedules WHERE id = :id"
+
+SCHEDULE_DUE = f"""
+SELECT {SCHEDULE_COLUMNS} FROM schedules
+WHERE paused = 0 AND next_run_at <= :now ORDER BY next_run_at LIMIT :limit
+"""
+
+SCHEDULE_ADVANCE = """
+UPDATE schedules SET next_run_at = :next_run_at, last_run_at = :last_run_at
+WHERE id = :id AND next_run_at = :expected_next
+"""
+
+# One row per task; a batch of outcomes adds to it once per task.
+STATS_ADD = """
+INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
+VALUES (:task, :succeeded, :failed, :cancelled, :duration, :now, :last_status)
+ON CONFLICT (task) DO UPDATE SET
+    succeeded = succeeded + excluded.succeeded,
+    failed = failed + excluded.failed,
+    cancelled = cancelled + excluded.cancelled,
+    total_duration = total_duration + excluded.total_duration,
+    last_run_at = excluded.last_run_at,
+    last_status = excluded.last_status
+"""
+
+STATS_LIST = """
+SELECT task, succeeded, failed, cancelled, total_duration, last_run_at, last_status
+FROM task_stats ORDER BY task
+"""
+
+JOB_HISTORY = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE task = :task AND status IN ('completed', 'failed', 'cancelled')
+ORDER BY completed_at DESC LIMIT :limit
+"""
+
+JOB_FAILURES = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE status = 'failed' AND completed_at >= :since
+ORDER BY completed_at DESC LIMIT :limit
+"""

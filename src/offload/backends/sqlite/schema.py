@@ -3,6 +3,8 @@ released step, append a new one."""
 
 from __future__ import annotations
 
+import sqlite3
+
 MIGRATIONS: list[str] = [
     # 1: jobs, events, queues, workers
     """
@@ -106,4 +108,48 @@ MIGRATIONS: list[str] = [
         revoked_at REAL
     );
     """,
+    # 3: schedules, task statistics that survive pruning
+    """
+    CREATE TABLE schedules (
+        id          TEXT PRIMARY KEY,
+        task        TEXT NOT NULL,
+        args        TEXT NOT NULL,                    -- JSON
+        kwargs      TEXT NOT NULL,                    -- JSON
+        cron        TEXT,
+        interval    REAL,
+        timezone    TEXT NOT NULL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        next_run_at REAL,
+        last_run_at REAL,
+        queue       TEXT,
+        priority    INTEGER,
+        owner       TEXT,
+        created_at  REAL NOT NULL
+    );
+    CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
+
+    CREATE TABLE task_stats (
+        task           TEXT PRIMARY KEY,
+        succeeded      INTEGER NOT NULL DEFAULT 0,
+        failed         INTEGER NOT NULL DEFAULT 0,
+        cancelled      INTEGER NOT NULL DEFAULT 0,
+        total_duration REAL NOT NULL DEFAULT 0,
+        last_run_at    REAL,
+        last_status    TEXT
+    );
+    """,
 ]
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about
+    triggers, whose bodies hold semicolons)."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out

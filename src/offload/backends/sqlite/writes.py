@@ -1,0 +1,118 @@
+"""The multi-statement steps that run inside one write transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ... import serialization
+from ...job import JobRecord
+from ..base import Outcome, Progress, PruneRule
+from . import queries as q
+from .rows import progress_params, record
+
+
+def claim(
+    c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
+) -> list[JobRecord]:
+    claimed: list[JobRecord] = []
+    paused = {r[0] for r in c.execute(q.PAUSED_QUEUES)}
+    for queue in queues:
+        if queue in paused or len(claimed) >= limit:
+            continue
+        params = {
+            "queue": queue,
+            "limit": limit - len(claimed),
+            "worker_id": worker_id,
+            "expires": now + lease_s,
+            "now": now,
+        }
+        rows = [record(r) for r in c.execute(q.JOB_CLAIM, params)]
+        rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        claimed.extend(rows)
+    return claimed
+
+
+def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
+    written: set[str] = set()
+    stats = StatsBatch(now)
+    for o in outcomes:
+        params = {
+            "id": o.job_id,
+            "token": o.token,
+            "status": str(o.status),
+            "result": o.result_json,
+            "error": o.error,
+            "traceback": o.traceback,
+            "run_at": o.run_at,
+            "now": now,
+            **progress_params(o.progress),
+        }
+        row = c.execute(q.JOB_FINISH, params).fetchone()
+        if row is not None:
+            written.add(row[0])
+            stats.add(row[2], row[4], None if row[3] is None else now - row[3])
+            if o.progress is not None:
+                progress_events(c, o.progress, row[1], now)
+    stats.write(c)
+    return written
+
+
+class StatsBatch:
+    """Adds up finished runs per task so a batch updates each task's counters once."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, task: str, status: str, duration: float | None) -> None:
+        if status not in ("completed", "failed", "cancelled"):
+            return
+        row = self.rows.setdefault(
+            task, {"task": task, "succeeded": 0, "failed": 0, "cancelled": 0, "duration": 0.0, "now": self.now}
+        )
+        row["succeeded" if status == "completed" else status] += 1
+        if status != "cancelled" and duration is not None:
+            row["duration"] += duration
+        row["last_status"] = status
+
+    def write(self, c: sqlite3.Connection) -> None:
+        if self.rows:
+            c.executemany(q.STATS_ADD, list(self.rows.values()))
+
+
+def progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: float) -> None:
+    data = {"current": p.current, "total": p.total, "message": p.message}
+    events = [{"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}]
+    for m in p.new_messages:
+        events.append(
+            {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
+        )
+    c.executemany(q.EVENT_INSERT, events)
+
+
+def prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, Any]]]:
+    where = "status = :status"
+    params: dict[str, Any] = {"status": str(rule.status), "before": rule.before, "batch": batch}
+    if rule.task is not None:
+        where += " AND task = :task"
+        params["task"] = rule.task
+    for i, name in enumerate(rule.exclude_tasks):
+        where += f" AND task != :x{i}"
+        params[f"x{i}"] = name
+    statements = [
+        (
+            f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where} AND completed_at < :before LIMIT :batch)",
+            params,
+        )
+    ]
+    if rule.keep is not None:
+        statements.append(
+            (
+                f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where}"
+                " ORDER BY completed_at DESC LIMIT :batch OFFSET :keep)",
+                {**params, "keep": rule.keep},
+            )
+        )
+    return statements

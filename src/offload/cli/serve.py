@@ -1,0 +1,65 @@
+"""``offload serve``: the HTTP API (and, with --workers, an in-process worker)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .loading import load_app
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option("--app", "app_spec", help="module:attribute of your offload.App (or OFFLOAD_APP). Required.")
+@click.option("--url", help="Store URL (or OFFLOAD_URL); must match the app's.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Slots of an in-process worker (0: run `offload worker` separately).",
+)
+@click.option("--no-auth", is_flag=True, help="DEV ONLY: no tokens, every caller is an admin.")
+@click.option(
+    "--poll-rate", type=float, default=None, help="Requests per second per token before 429 (default 20; 0: unlimited)."
+)
+@click.option("--poll-burst", type=float, default=None, help="Requests a token may make at once (default 40).")
+def serve(
+    app_spec: str | None,
+    url: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    no_auth: bool,
+    poll_rate: float | None,
+    poll_burst: float | None,
+) -> None:
+    """Serve the HTTP API: /api/*, /metrics, live events over SSE and WebSocket."""
+    import os
+
+    import uvicorn
+
+    from ..web import WebConfig, create_app
+
+    if not (app_spec or os.environ.get("OFFLOAD_APP")):
+        raise click.UsageError("give --app module:attribute (or set OFFLOAD_APP), e.g. --app offload.demo:app")
+    app = load_app(app_spec, url)
+    config = WebConfig().with_env().override(poll_rate=poll_rate, poll_burst=poll_burst, workers=workers or None)
+    if no_auth:
+        config = config.override(auth=False)
+        click.secho("WARNING: --no-auth: the API has NO authentication; every caller is an admin.", fg="red", err=True)
+    app.backend  # migrate before the first request  # noqa: B018
+    web = create_app(app, config)
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        log_level=logging.getLevelName(logging.getLogger().level).lower(),
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        ws="websockets-sansio",
+    )

@@ -1,0 +1,53 @@
+"""``offload tokens create|list|revoke``: API tokens."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..job import iso
+from ..service import TokenService
+from .loading import load_app
+
+app_option = click.option("--app", "app_spec", help="module:attribute of your offload.App (or OFFLOAD_APP).")
+url_option = click.option("--url", help="Store URL (or OFFLOAD_URL).")
+
+
+@click.group()
+def tokens() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@tokens.command()
+@click.option("--user", required=True, help="The user the token acts as (the owner of the jobs it submits).")
+@click.option("--admin", is_flag=True, help="Sees and acts on every job; may pause queues.")
+@app_option
+@url_option
+def create(user: str, admin: bool, app_spec: str | None, url: str | None) -> None:
+    """Create a token. The secret is printed once, as the last line."""
+    record, secret = TokenService(load_app(app_spec, url)).create(user, admin=admin)
+    click.echo(f"token {record.id} for user {record.user!r}{' (admin)' if admin else ''}; keep the secret:", err=False)
+    click.echo(secret)
+
+
+@tokens.command("list")
+@app_option
+@url_option
+def list_tokens(app_spec: str | None, url: str | None) -> None:
+    """Every token (secrets are never shown again)."""
+    table = Table("id", "user", "admin", "created", "revoked")
+    for t in TokenService(load_app(app_spec, url)).all():
+        table.add_row(t.id, t.user, "yes" if t.admin else "", iso(t.created_at) or "", iso(t.revoked_at) or "")
+    Console().print(table)
+
+
+@tokens.command()
+@click.argument("token_id")
+@app_option
+@url_option
+def revoke(token_id: str, app_spec: str | None, url: str | None) -> None:
+    """Revoke a token: it is refused from the next request on."""
+    if not TokenService(load_app(app_spec, url)).revoke(token_id):
+        raise click.ClickException(f"no active token with id {token_id!r}")
+    click.echo(f"revoked {token_id}")

@@ -1,0 +1,153 @@
+"""offload's job endpoints in a FastAPI app that has its own logins.
+
+    from offload.integrations.fastapi import offload_router
+
+    def current_user(request: Request) -> str | None:   # any FastAPI dependency
+        return request.session.get("user")
+
+    api.include_router(offload_router(jobs, current_user), prefix="/offload")
+
+Routes (relative to the prefix) as in the Flask blueprint: ``POST /jobs``,
+``GET /jobs``, ``GET /jobs/{id}``, ``POST /jobs/{id}/cancel``, ``/retry``,
+``DELETE /jobs/{id}``, ``GET /jobs/{id}/events`` (SSE), ``GET /offload.js``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..app import App
+from ..errors import OffloadError, PayloadTooLarge
+from ..service import (
+    AuthenticationFailed,
+    JobService,
+    ListQuery,
+    Principal,
+    SubmitRequest,
+    event_cursor,
+    idempotency_key,
+)
+from ..web.errors import describe
+from ..web.limits import read_json
+from ..web.streams import SSE_HEADERS
+from .common import follow_job, static_js
+
+__all__ = ["offload_router"]
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type="application/json")
+
+
+def _answers(fn: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return await fn(*args, **kwargs)
+        except OffloadError as exc:
+            status, body, headers = describe(exc)
+            return _json(body, status, headers)
+
+    return wrapper
+
+
+async def _body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(int(declared), limit)
+    return await read_json(request.stream(), limit)
+
+
+def _no_admin() -> bool:
+    return False
+
+
+def offload_router(
+    app: App,
+    current_user: Callable[..., Any],
+    *,
+    is_admin: Callable[..., Any] | None = None,
+    max_body: int | None = None,
+) -> APIRouter:
+    """An APIRouter serving ``app``'s jobs to the user the ``current_user`` dependency
+    returns (None: 401); the ``is_admin`` dependency returning True sees every job."""
+    service = JobService(app)
+    limit = max_body or app.settings.max_payload + 64 * 1024
+    router = APIRouter()
+    admin_dep = is_admin or _no_admin
+
+    def principal(user: Any = Depends(current_user), admin: Any = Depends(admin_dep)) -> Principal | None:  # noqa: B008
+        return None if not user else Principal(str(user), bool(admin))
+
+    def who(p: Principal | None) -> Principal:
+        if p is None:
+            raise AuthenticationFailed("log in first")
+        return p
+
+    @router.post("/jobs", status_code=202)
+    @_answers
+    async def submit(request: Request, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        key = idempotency_key(request.headers.get("idempotency-key"))
+        req = SubmitRequest.from_json(await _body(request, limit))
+        done = await run_in_threadpool(lambda: service.submit(me, req, idempotency_key=key))
+        location = f"{request.url.path.rstrip('/')}/{done.job_id}"
+        return _json({"job_id": done.job_id, "status": done.status}, 202, {"Location": location})
+
+    @router.get("/jobs")
+    @_answers
+    async def list_jobs(request: Request, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        query = ListQuery.from_params(request.query_params)
+        page = await run_in_threadpool(service.list_jobs, me, query)
+        jobs = [r.to_dict(include_traceback=me.admin) for r in page.jobs]
+        return _json({"jobs": jobs, "next_cursor": page.next_cursor})
+
+    @router.get("/jobs/{job_id}")
+    @_answers
+    async def get_job(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        record = await run_in_threadpool(service.get, me, job_id)
+        return _json(record.to_dict(include_traceback=me.admin))
+
+    @router.post("/jobs/{job_id}/cancel")
+    @_answers
+    async def cancel(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        record = await run_in_threadpool(service.cancel, me, job_id)
+        return _json(record.to_dict(include_traceback=me.admin))
+
+    @router.post("/jobs/{job_id}/retry")
+    @_answers
+    async def retry(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        record = await run_in_threadpool(service.retry, me, job_id)
+        return _json(record.to_dict(include_traceback=me.admin))
+
+    @router.delete("/jobs/{job_id}")
+    @_answers
+    async def delete(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        await run_in_threadpool(service.delete, who(p), job_id)
+        return _json({"job_id": job_id, "deleted": True})
+
+    @router.get("/jobs/{job_id}/events")
+    @_answers
+    async def events(job_id: str, request: Request, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
+        me = who(p)
+        await run_in_threadpool(service.get, me, job_id)
+        resume = event_cursor(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
+        stream = follow_job(service, me, job_id, resume)
+        return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+
+    @router.get("/offload.js")
+    async def javascript() -> Response:
+        return Response(static_js(), media_type="text/javascript")
+
+    return router

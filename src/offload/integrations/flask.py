@@ -1,0 +1,152 @@
+"""offload's job endpoints in a Flask app that has its own logins.
+
+    from offload.integrations.flask import offload_blueprint
+    flask_app.register_blueprint(
+        offload_blueprint(jobs, current_user=lambda: session.get("user"), is_admin=lambda: False),
+        url_prefix="/offload",
+    )
+
+Routes (relative to the prefix): ``POST /jobs``, ``GET /jobs``, ``GET /jobs/<id>``,
+``POST /jobs/<id>/cancel``, ``POST /jobs/<id>/retry``, ``DELETE /jobs/<id>``,
+``GET /jobs/<id>/events`` (SSE) and ``GET /offload.js``. Bodies, answers and errors
+are those of the HTTP API; a user sees only the jobs they submitted here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, request
+
+from ..app import App
+from ..errors import OffloadError, PayloadTooLarge
+from ..service import (
+    AuthenticationFailed,
+    InvalidRequest,
+    JobService,
+    ListQuery,
+    Principal,
+    SubmitRequest,
+    event_cursor,
+    idempotency_key,
+)
+from ..web.errors import describe
+from ..web.streams import SSE_HEADERS
+from .common import follow_job, static_js
+
+__all__ = ["offload_blueprint"]
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def _answers(fn: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)
+        except OffloadError as exc:
+            status, body, headers = describe(exc)
+            return _json(body, status, headers)
+
+    return wrapper
+
+
+class _Views:
+    def __init__(
+        self, app: App, current_user: Callable[[], str | None], is_admin: Callable[[], bool] | None, limit: int
+    ) -> None:
+        self.service = JobService(app)
+        self.current_user = current_user
+        self.is_admin = is_admin
+        self.limit = limit
+
+    def principal(self) -> Principal:
+        user = self.current_user()
+        if not user:
+            raise AuthenticationFailed("log in first")
+        return Principal(str(user), bool(self.is_admin and self.is_admin()))
+
+    def body_json(self) -> Any:
+        if request.content_length is not None and request.content_length > self.limit:
+            raise PayloadTooLarge(request.content_length, self.limit)
+        raw = request.stream.read(self.limit + 1)
+        if len(raw) > self.limit:
+            raise PayloadTooLarge(len(raw), self.limit)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest("body", f"not valid JSON: {exc}") from None
+
+    @_answers
+    def submit(self) -> Response:
+        p = self.principal()
+        key = idempotency_key(request.headers.get("Idempotency-Key"))
+        done = self.service.submit(p, SubmitRequest.from_json(self.body_json()), idempotency_key=key)
+        location = f"{request.path.rstrip('/')}/{done.job_id}"
+        return _json({"job_id": done.job_id, "status": done.status}, 202, {"Location": location})
+
+    @_answers
+    def list_jobs(self) -> Response:
+        p = self.principal()
+        page = self.service.list_jobs(p, ListQuery.from_params(request.args))
+        jobs = [r.to_dict(include_traceback=p.admin) for r in page.jobs]
+        return _json({"jobs": jobs, "next_cursor": page.next_cursor})
+
+    @_answers
+    def get_job(self, job_id: str) -> Response:
+        p = self.principal()
+        return _json(self.service.get(p, job_id).to_dict(include_traceback=p.admin))
+
+    @_answers
+    def cancel(self, job_id: str) -> Response:
+        p = self.principal()
+        return _json(self.service.cancel(p, job_id).to_dict(include_traceback=p.admin))
+
+    @_answers
+    def retry(self, job_id: str) -> Response:
+        p = self.principal()
+        return _json(self.service.retry(p, job_id).to_dict(include_traceback=p.admin))
+
+    @_answers
+    def delete(self, job_id: str) -> Response:
+        self.service.delete(self.principal(), job_id)
+        return _json({"job_id": job_id, "deleted": True})
+
+    @_answers
+    def events(self, job_id: str) -> Response:
+        p = self.principal()
+        self.service.get(p, job_id)
+        resume = event_cursor(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
+        stream = follow_job(self.service, p, job_id, resume)
+        return Response(stream, mimetype="text/event-stream", headers=SSE_HEADERS)
+
+    def javascript(self) -> Response:
+        return Response(static_js(), mimetype="text/javascript")
+
+
+def offload_blueprint(
+    app: App,
+    current_user: Callable[[], str | None],
+    *,
+    is_admin: Callable[[], bool] | None = None,
+    name: str = "offload",
+    max_body: int | None = None,
+) -> Blueprint:
+    """A Blueprint serving ``app``'s jobs to the user ``current_user()`` names (None:
+    401). ``is_admin()`` True lets that user see and act on every job."""
+    views = _Views(app, current_user, is_admin, max_body or app.settings.max_payload + 64 * 1024)
+    bp = Blueprint(name, __name__)
+    bp.add_url_rule("/jobs", "submit", views.submit, methods=["POST"])
+    bp.add_url_rule("/jobs", "list_jobs", views.list_jobs, methods=["GET"])
+    bp.add_url_rule("/jobs/<job_id>", "get_job", views.get_job, methods=["GET"])
+    bp.add_url_rule("/jobs/<job_id>", "delete", views.delete, methods=["DELETE"])
+    bp.add_url_rule("/jobs/<job_id>/cancel", "cancel", views.cancel, methods=["POST"])
+    bp.add_url_rule("/jobs/<job_id>/retry", "retry", views.retry, methods=["POST"])
+    bp.add_url_rule("/jobs/<job_id>/events", "events", views.events, methods=["GET"])
+    bp.add_url_rule("/offload.js", "javascript", views.javascript, methods=["GET"])
+    return bp

@@ -1,0 +1,99 @@
+"""Schedules: cron or interval, in a timezone, and when each one fires next."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from .errors import InvalidArguments
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A persisted schedule. Times are POSIX seconds."""
+
+    id: str
+    task: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    cron: str | None = None
+    interval: float | None = None  # seconds
+    timezone: str = "UTC"
+    paused: bool = False
+    next_run_at: float | None = None
+    last_run_at: float | None = None
+    queue: str | None = None
+    priority: int | None = None
+    owner: str | None = None
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        from .job import iso
+
+        return {
+            "id": self.id,
+            "task": self.task,
+            "args": self.args,
+            "kwargs": self.kwargs,
+            "cron": self.cron,
+            "interval": self.interval,
+            "timezone": self.timezone,
+            "paused": self.paused,
+            "next_run_at": iso(self.next_run_at),
+            "last_run_at": iso(self.last_run_at),
+            "queue": self.queue,
+            "priority": self.priority,
+            "owner": self.owner,
+        }
+
+
+def new_schedule_id() -> str:
+    return secrets.token_hex(8)
+
+
+def validate(record: ScheduleRecord) -> ScheduleRecord:
+    """Check cron / interval / timezone; raise InvalidArguments naming the problem."""
+    if (record.cron is None) == (record.interval is None):
+        raise InvalidArguments(record.task, "a schedule needs exactly one of cron or interval")
+    try:
+        ZoneInfo(record.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidArguments(record.task, f"unknown timezone {record.timezone!r}") from None
+    if record.cron is not None and not croniter.is_valid(record.cron):
+        raise InvalidArguments(record.task, f"invalid cron expression {record.cron!r}")
+    if record.interval is not None and (
+        isinstance(record.interval, bool) or not isinstance(record.interval, int | float) or record.interval < 1
+    ):
+        raise InvalidArguments(record.task, f"interval must be a number of seconds >= 1, got {record.interval!r}")
+    if not record.id or len(record.id) > 200:
+        raise InvalidArguments(record.task, f"schedule id must be 1-200 characters, got {record.id!r}")
+    return record
+
+
+def next_after(record: ScheduleRecord, after: float) -> float:
+    """The first fire time strictly after ``after``, in the schedule's timezone (DST
+    included: a wall time that doesn't exist fires at the next one that does)."""
+    if record.interval is not None:
+        anchor = record.last_run_at if record.last_run_at is not None else record.created_at or after
+        if anchor > after:
+            return anchor
+        periods = int((after - anchor) // record.interval) + 1
+        return anchor + periods * record.interval
+    assert record.cron is not None
+    tz = ZoneInfo(record.timezone)
+    start = datetime.fromtimestamp(after, tz=timezone.utc).astimezone(tz)
+    fire: datetime = croniter(record.cron, start).get_next(datetime)
+    return fire.timestamp()
+
+
+def fired(record: ScheduleRecord, fire_at: float, now: float) -> ScheduleRecord:
+    """The schedule after firing for ``fire_at``: the next fire time is after now, so
+    a schedule that missed many runs while nothing was running fires once, not in a
+    burst."""
+    done = replace(record, last_run_at=fire_at)
+    return replace(done, next_run_at=next_after(done, max(now, fire_at)))

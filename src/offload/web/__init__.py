@@ -1,0 +1,106 @@
+"""The HTTP API of offload as a Starlette app: ``create_app(offload_app)``.
+
+``offload serve --app module:attr`` runs it on uvicorn; any ASGI server can run it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from ..app import App
+from ..errors import OffloadError
+from . import api
+from .config import WebConfig
+from .errors import HTTP_CODES, describe, error_body
+from .limits import BodyLimit
+
+__all__ = ["WebConfig", "create_app"]
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+
+
+def routes() -> list[Any]:
+    return [
+        Route("/api/health", api.health, methods=["GET"]),
+        Route("/api/openapi.json", api.openapi, methods=["GET"]),
+        Route("/api/jobs", api.submit_job, methods=["POST"]),
+        Route("/api/jobs", api.list_jobs, methods=["GET"]),
+        Route("/api/jobs/{job_id}", api.get_job, methods=["GET"]),
+        Route("/api/jobs/{job_id}", api.delete_job, methods=["DELETE"]),
+        Route("/api/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}/retry", api.retry_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}/events", api.job_events, methods=["GET"]),
+        Route("/api/events", api.all_events, methods=["GET"]),
+        WebSocketRoute("/api/ws", api.websocket_events),
+        Route("/api/queues", api.list_queues, methods=["GET"]),
+        Route("/api/queues/{name}/pause", api.pause_queue, methods=["POST"]),
+        Route("/api/queues/{name}/resume", api.resume_queue, methods=["POST"]),
+        Route("/api/workers", api.list_workers, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+
+
+async def _offload_error(request: Request, exc: Exception) -> Response:
+    status, body, headers = describe(exc)
+    return api.Json(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "error")
+    return api.Json(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    status, body, headers = describe(exc)
+    return api.Json(body, status_code=status, headers=headers)
+
+
+def create_app(app: App, config: WebConfig | None = None) -> Starlette:
+    """The API for ``app``. ``config.workers`` > 0 also runs an in-process worker with
+    that many slots, started and stopped with the ASGI lifespan."""
+    config = config or WebConfig()
+    server = api.Server(app, config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
+        if not config.auth:
+            log.warning(
+                "offload API running WITHOUT AUTHENTICATION (--no-auth): every caller is an admin. "
+                "Never expose this to a network."
+            )
+        await server.hub.start()
+        starlette.state.worker = app.run_workers(concurrency=config.workers) if config.workers else None
+        try:
+            yield
+        finally:
+            await server.hub.stop()
+            if starlette.state.worker is not None:
+                from anyio import to_thread
+
+                await to_thread.run_sync(lambda: starlette.state.worker.stop(app.settings.grace_s))
+
+    starlette = Starlette(
+        routes=routes(),
+        middleware=[Middleware(BodyLimit, limit=server.body_limit)],
+        exception_handlers={OffloadError: _offload_error, HTTPException: _http_error, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+    starlette.state.offload = server
+    starlette.state.worker = None
+    return starlette

@@ -1,0 +1,243 @@
+"""The HTTP API: thin Starlette routes over JobService. Every route but
+``/api/health`` and ``/static`` needs a token; errors come from errors.py."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
+
+from ..app import App
+from ..service import (
+    AccessDenied,
+    JobService,
+    ListQuery,
+    Principal,
+    SubmitRequest,
+    TokenService,
+    event_cursor,
+    idempotency_key,
+)
+from .auth import Authenticator
+from .config import WebConfig
+from .errors import describe
+from .events import AllStream, EventHub, JobStream
+from .limits import RateLimiter, StreamSlots, read_json
+from .metrics import CONTENT_TYPE, render
+from .openapi import openapi_document
+from .streams import pump_websocket, sse_response
+
+log = logging.getLogger(__name__)
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class Server:
+    """Everything the routes share; lives on ``starlette_app.state.offload``."""
+
+    def __init__(self, app: App, config: WebConfig) -> None:
+        self.app = app
+        self.config = config
+        self.jobs = JobService(app)
+        self.tokens = TokenService(app)
+        self.auth = Authenticator(self.tokens, enabled=config.auth)
+        self.limiter = RateLimiter(config.poll_rate, config.poll_burst)
+        self.streams = StreamSlots(config.max_streams)
+        self.hub = EventHub(self.jobs, interval=config.hub_interval_s)
+        self.body_limit = config.max_body or app.settings.max_payload + 64 * 1024
+
+    def principal(self, request: Request, *, limited: bool = True) -> Principal:
+        """Authenticate (and count against the rate limit): call in a worker thread."""
+        p = self.auth.principal(request.headers)
+        if limited:
+            self.limiter.check(_rate_key(p, request))
+        return p
+
+
+def _rate_key(p: Principal, request: Request) -> str:
+    if p.token_id is not None:
+        return p.token_id
+    return f"{p.user}@{request.client.host if request.client else '?'}"
+
+
+def server(request: Request | WebSocket) -> Server:
+    s: Server = request.app.state.offload
+    return s
+
+
+def job_json(p: Principal, record: Any) -> dict[str, Any]:
+    data: dict[str, Any] = record.to_dict(include_traceback=p.admin)
+    return data
+
+
+# -- jobs ---------------------------------------------------------------------------------
+
+
+async def submit_job(request: Request) -> Response:
+    s = server(request)
+    p = await run_in_threadpool(s.principal, request)
+    key = idempotency_key(request.headers.get("idempotency-key"))
+    body = await read_json(request.stream(), s.body_limit)
+    req = SubmitRequest.from_json(body)
+    done = await run_in_threadpool(lambda: s.jobs.submit(p, req, idempotency_key=key))
+    headers = {"Location": f"/api/jobs/{done.job_id}"}
+    if not done.created:
+        headers["Idempotent-Replayed"] = "true"
+    return Json({"job_id": done.job_id, "status": done.status}, status_code=202, headers=headers)
+
+
+def list_jobs(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    page = s.jobs.list_jobs(p, ListQuery.from_params(request.query_params))
+    return Json({"jobs": [job_json(p, r) for r in page.jobs], "next_cursor": page.next_cursor})
+
+
+def get_job(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json(job_json(p, s.jobs.get(p, request.path_params["job_id"])))
+
+
+def cancel_job(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json(job_json(p, s.jobs.cancel(p, request.path_params["job_id"])))
+
+
+def retry_job(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json(job_json(p, s.jobs.retry(p, request.path_params["job_id"])))
+
+
+def delete_job(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    job_id = request.path_params["job_id"]
+    s.jobs.delete(p, job_id)
+    return Json({"job_id": job_id, "deleted": True})
+
+
+# -- streams ----------------------------------------------------------------------------------
+
+
+def _stream_principal(s: Server, headers: Any, query: Any) -> Principal:
+    return s.auth.principal(headers, query)
+
+
+def _resume_from(request: Request | WebSocket) -> int | None:
+    header = request.headers.get("last-event-id")
+    if header:
+        return event_cursor(header)
+    return event_cursor(request.query_params.get("last_event_id"), "last_event_id")
+
+
+async def _open_stream(
+    s: Server, p: Principal, job_id: str | None, resume: int | None
+) -> tuple[Any, Callable[[], None]]:
+    key = p.token_id or p.user
+    s.streams.acquire(key)
+    stream: JobStream | AllStream = (
+        JobStream(s.hub, p, job_id, resume) if job_id is not None else AllStream(s.hub, p, resume)
+    )
+    try:
+        await stream.open()
+    except BaseException:
+        stream.close()
+        s.streams.release(key)
+        raise
+    return stream, lambda: s.streams.release(key)
+
+
+async def job_events(request: Request) -> Response:
+    s = server(request)
+    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params)
+    resume = _resume_from(request)
+    stream, release = await _open_stream(s, p, request.path_params["job_id"], resume)
+    return sse_response(stream, s.config.keepalive_s, on_close=[release])
+
+
+async def all_events(request: Request) -> Response:
+    s = server(request)
+    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params)
+    stream, release = await _open_stream(s, p, None, _resume_from(request))
+    return sse_response(stream, s.config.keepalive_s, on_close=[release])
+
+
+async def websocket_events(ws: WebSocket) -> None:
+    """``/api/ws[?job_id=&last_event_id=]``: every visible event, or one job's state and
+    events (closed with 1000 after its final state)."""
+    s = server(ws)
+    try:
+        p = await run_in_threadpool(_stream_principal, s, ws.headers, ws.query_params)
+        job_id = ws.query_params.get("job_id") or None
+        stream, release = await _open_stream(s, p, job_id, _resume_from(ws))
+    except Exception as exc:  # noqa: BLE001 - refused before the handshake, as an HTTP answer
+        status, body, headers = describe(exc)
+        await ws.send_denial_response(Json(body, status_code=status, headers=headers))
+        return
+    try:
+        await ws.accept()
+        await pump_websocket(ws, stream, s.config.keepalive_s)
+    finally:
+        release()
+
+
+# -- queues, workers, health, metrics ----------------------------------------------------------
+
+
+def list_queues(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json({"queues": s.jobs.queues(p)})
+
+
+def pause_queue(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json(s.jobs.set_paused(p, request.path_params["name"], True))
+
+
+def resume_queue(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json(s.jobs.set_paused(p, request.path_params["name"], False))
+
+
+def list_workers(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request)
+    return Json({"workers": s.jobs.workers(p)})
+
+
+def health(request: Request) -> Response:
+    s = server(request)
+    ok, body = s.jobs.health()
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        body["in_process_worker"] = {"slots": worker.concurrency, "running": len(worker.runs())}
+    return Json(body, status_code=200 if ok else 503)
+
+
+def metrics(request: Request) -> Response:
+    s = server(request)
+    p = s.principal(request, limited=False)
+    if not p.admin:
+        raise AccessDenied("reading /metrics")
+    return Response(render(s.jobs.stats()), media_type=CONTENT_TYPE)
+
+
+def openapi(request: Request) -> Response:
+    s = server(request)
+    s.principal(request, limited=False)
+    return Json(openapi_document())

@@ -1,0 +1,38 @@
+"""WebConfig: how ``offload serve`` behaves. ``OFFLOAD_API_<NAME>`` overrides a field."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..errors import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    auth: bool = True  # False: the --no-auth dev mode, every caller is an admin
+    max_body: int = 0  # bytes; 0: the App's max_payload plus 64 KiB for the rest of the body
+    poll_rate: float = 20.0  # requests per second per token (a token bucket); 0: no limit
+    poll_burst: float = 40.0  # requests a token may make at once before the rate applies
+    max_streams: int = 32  # open SSE / WebSocket streams per token
+    keepalive_s: float = 15.0  # SSE comment / idle interval of the streams
+    hub_interval_s: float = 0.1  # how often the event hub reads new events from the store
+    workers: int = 0  # slots of an in-process worker; 0: none
+
+    def with_env(self, environ: dict[str, str] | None = None) -> WebConfig:
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for f in fields(self):
+            raw = env.get(f"OFFLOAD_API_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(self, f.name))
+            try:
+                changes[f.name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw)
+            except ValueError:
+                raise ConfigurationError(f"OFFLOAD_API_{f.name.upper()}={raw!r} is not a valid {f.name}") from None
+        return replace(self, **changes)
+
+    def override(self, **changes: Any) -> WebConfig:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

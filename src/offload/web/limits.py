@@ -1,0 +1,151 @@
+"""Request limits: body size (refused by Content-Length before reading, and counted
+while streaming), per-token request rate, and open streams per token."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import PayloadTooLarge
+from ..service import InvalidRequest
+from .errors import RateLimited, describe
+
+
+class BodyLimit:
+    """ASGI middleware: a declared Content-Length over ``limit`` is answered 413 at
+    once, without reading the body; a body without one is counted as it arrives and
+    stopped at the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and (declared < 0 or declared > self.limit):
+            exc: Exception = (
+                PayloadTooLarge(declared, self.limit)
+                if declared > self.limit
+                else InvalidRequest("Content-Length", "must be a non-negative integer")
+            )
+            await _answer(send, exc)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise PayloadTooLarge(seen, self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return None
+
+
+async def _answer(send: Send, exc: Exception) -> None:
+    status, body, headers = describe(exc)
+    raw = orjson.dumps(body)
+    head = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+        (b"connection", b"close"),
+    ]
+    head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": raw})
+
+
+async def read_json(chunks: AsyncIterator[bytes], limit: int) -> Any:
+    """Read a JSON body of at most ``limit`` bytes: 413 beyond it, 400 when it isn't
+    JSON (nesting deeper than the parser's limit included)."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(len(body), limit)
+    if not body:
+        raise InvalidRequest("body", "a JSON object is required")
+    try:
+        return orjson.loads(bytes(body))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest("body", f"not valid JSON: {exc}") from None
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` requests per second, ``burst`` at once."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                raise RateLimited((1.0 - tokens) / self.rate)
+            self._buckets[key] = (tokens - 1.0, now)
+            if len(self._buckets) > self.MAX_KEYS:
+                self._forget_full(now)
+
+    def _forget_full(self, now: float) -> None:
+        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
+        for k in full:
+            del self._buckets[k]
+
+
+class StreamSlots:
+    """Counts open streams per key; the one over ``limit`` is refused with 429."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> None:
+        with self._lock:
+            n = self._open.get(key, 0)
+            if self.limit > 0 and n >= self.limit:
+                raise RateLimited(5.0, "open streams")
+            self._open[key] = n + 1
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            n = self._open.get(key, 0) - 1
+            if n <= 0:
+                self._open.pop(key, None)
+            else:
+                self._open[key] = n
+
+
+def retry_after_seconds(value: float) -> int:
+    return max(1, math.ceil(value))
