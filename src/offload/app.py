@@ -14,6 +14,7 @@ from .backends.base import Backend, JobFilter, NewJob, PruneRule
 from .errors import ConfigurationError, InvalidArguments, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
 from .job import JobRecord, JobStatus, new_job_id
+from .scheduler import Schedules
 from .settings import Settings
 from .task import Task, TaskOptions
 
@@ -37,6 +38,7 @@ class App:
         self._backend_obj = open_backend(self.settings.url)  # validates the URL and path now
         self._migrated = False
         self._lock = threading.Lock()
+        self.schedules = Schedules(self)
 
     def __repr__(self) -> str:
         return f"<offload.App {self.settings.url} tasks={len(self.tasks)}>"

@@ -79,7 +79,7 @@ def next_after(record: ScheduleRecord, after: float) -> float:
     """The first fire time strictly after ``after``, in the schedule's timezone (DST
     included: a wall time that doesn't exist fires at the next one that does)."""
     if record.interval is not None:
-        anchor = record.last_run_at if record.last_run_at is not None else record.created_at or after
+        anchor = record.last_run_at if record.last_run_at is not None else record.created_at
         if anchor > after:
             return anchor
         periods = int((after - anchor) // record.interval) + 1

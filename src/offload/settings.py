@@ -27,6 +27,8 @@ class Settings:
     keep_events_s: float = 3600.0
     prune_every_s: float = 60.0
     max_messages: int = 1000  # messages kept per job (the newest)
+    run_scheduler: bool = True  # every worker also fires due schedules (exactly once overall)
+    scheduler_s: float = 1.0
 
     def with_env(self, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -36,7 +38,7 @@ class Settings:
             if raw is None:
                 continue
             try:
-                changes[f.name] = raw if f.name == "url" else type(getattr(self, f.name))(raw)
+                changes[f.name] = _parse(raw, type(getattr(self, f.name)))
             except ValueError:
                 raise ConfigurationError(f"OFFLOAD_{f.name.upper()}={raw!r} is not a valid {f.name}") from None
         return replace(self, **changes)
@@ -46,3 +48,13 @@ class Settings:
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+def _parse(raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(raw)
+    return kind(raw)

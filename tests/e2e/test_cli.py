@@ -19,9 +19,25 @@ def _count(app: offload.App) -> int:
 
 def test_enqueue_prints_an_id_and_stores_arguments_and_options(procs: Procs, app: offload.App) -> None:
     before = time.time()
-    out = procs.cli("enqueue", "sleep_for", *APP, "--args", "[1.5]", "--kwargs", '{"step": 0.1}',
-                    "--queue", "slow", "--priority", "7", "--delay", "60", "--owner", "user-42",
-                    "--unique-key", "nightly")
+    out = procs.cli(
+        "enqueue",
+        "sleep_for",
+        *APP,
+        "--args",
+        "[1.5]",
+        "--kwargs",
+        '{"step": 0.1}',
+        "--queue",
+        "slow",
+        "--priority",
+        "7",
+        "--delay",
+        "60",
+        "--owner",
+        "user-42",
+        "--unique-key",
+        "nightly",
+    )
     assert out.returncode == 0, out.stderr
     job_id = out.stdout.strip()
     assert len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)

@@ -64,8 +64,11 @@ def test_poison_pill_fails_with_worker_lost_after_max_attempts_claims(
         assert len(_starts(ledger_path, pill.id)) == attempt
 
     survivor = procs.worker(env=SHORT_LEASE, name="survivor")
-    record = wait_for(lambda: (r := pill.refresh()).status == JobStatus.FAILED and r, 30,
-                      message=lambda: f"the pill to fail, now {pill.refresh()}\n{survivor.tail()}")
+    record = wait_for(
+        lambda: (r := pill.refresh()).status == JobStatus.FAILED and r,
+        30,
+        message=lambda: f"the pill to fail, now {pill.refresh()}\n{survivor.tail()}",
+    )
     assert record.attempts == 2
     assert record.error is not None and "worker lost" in record.error
     assert record.completed_at is not None

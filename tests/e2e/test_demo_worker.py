@@ -48,7 +48,9 @@ def test_demo_tasks_report_progress_while_running_and_store_results(procs: Procs
             return r
         return None
 
-    live = wait_for(seen_running, 30, interval=0.01, message=lambda: f"video job running with progress\n{worker.tail()}")
+    live = wait_for(
+        seen_running, 30, interval=0.01, message=lambda: f"video job running with progress\n{worker.tail()}"
+    )
     assert live.started_at is not None and live.completed_at is None
     assert live.message and live.message.startswith("Rendering 60 frames")
 
@@ -81,8 +83,11 @@ def test_demo_failing_and_flaky_tasks_end_as_designed(procs: Procs, demo_app: of
     broken = demo_app.enqueue("always_fails", reason="the model server answered 500")
     flaky = demo_app.enqueue("flaky")
 
-    records = wait_for(lambda: _finished(demo_app, [broken.id, flaky.id]), 30,
-                       message=lambda: f"failing and flaky jobs to end\n{worker.tail()}")
+    records = wait_for(
+        lambda: _finished(demo_app, [broken.id, flaky.id]),
+        30,
+        message=lambda: f"failing and flaky jobs to end\n{worker.tail()}",
+    )
     failed, done = records
 
     assert failed.status == JobStatus.FAILED

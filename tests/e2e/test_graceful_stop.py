@@ -67,8 +67,11 @@ def test_second_sigterm_stops_at_once(procs: Procs, app: offload.App, ledger_pat
     long = [app.enqueue("wait_for_file", str(gate), limit=120) for _ in range(2)]
     short = app.enqueue("sleep_for", 0.3)
     worker = procs.worker("--concurrency", "3", "--grace", "120")
-    wait_for(lambda: _started(ledger_path, [h.id for h in [*long, short]]), 30,
-             message=lambda: f"three jobs running\n{worker.tail()}")
+    wait_for(
+        lambda: _started(ledger_path, [h.id for h in [*long, short]]),
+        30,
+        message=lambda: f"three jobs running\n{worker.tail()}",
+    )
 
     worker.send(signal.SIGTERM)
     short.wait(30)  # still draining: the short job finished after the first signal

@@ -48,8 +48,11 @@ def test_delayed_jobs_do_not_start_before_run_at(procs: Procs, app: offload.App,
         assert h.status() == JobStatus.SCHEDULED
     handles = [*delayed, at, now]
 
-    wait_for(lambda: all(h.status() == JobStatus.COMPLETED for h in handles), 30,
-             message=lambda: f"delayed jobs done\n{worker.tail()}")
+    wait_for(
+        lambda: all(h.status() == JobStatus.COMPLETED for h in handles),
+        30,
+        message=lambda: f"delayed jobs done\n{worker.tail()}",
+    )
     runs = {r.job_id: r for r in ledger.read(ledger_path)}
     for h in handles:
         r = h.refresh()

@@ -27,22 +27,32 @@ def test_a_paused_worker_past_its_lease_changes_nothing_when_it_wakes(
     paused.send(signal.SIGSTOP)
     try:
         taker = procs.worker("--concurrency", "2", env=lease, name="taker")
-        wait_for(lambda: len(_runs_of(ledger_path, job.id)) == 2, 30,
-                 message=lambda: f"the job to be taken over\n{taker.tail()}")
+        wait_for(
+            lambda: len(_runs_of(ledger_path, job.id)) == 2,
+            30,
+            message=lambda: f"the job to be taken over\n{taker.tail()}",
+        )
     finally:
         paused.send(signal.SIGCONT)
 
-    record = wait_for(lambda: (r := job.refresh()).status == JobStatus.COMPLETED and r, 30,
-                      message=lambda: f"the job to complete, now {job.refresh()}")
+    record = wait_for(
+        lambda: (r := job.refresh()).status == JobStatus.COMPLETED and r,
+        30,
+        message=lambda: f"the job to complete, now {job.refresh()}",
+    )
     first, second = _runs_of(ledger_path, job.id)
     assert (first.pid, second.pid) == (paused.pid, taker.pid)
     assert record.attempts == 2
     assert record.result == {"pid": taker.pid, "token": second.token}, "the paused run's result was stored"
-    stale = wait_for(lambda: (r := _runs_of(ledger_path, job.id)[0]).end is not None and r, 30,
-                     message="the paused run to end")
+    stale = wait_for(
+        lambda: (r := _runs_of(ledger_path, job.id)[0]).end is not None and r, 30, message="the paused run to end"
+    )
     assert stale.outcome == "ok"  # it ran to its end, but its result was not kept
-    wait_for(lambda: "dropped, the lease was lost" in paused.log(), 10,
-             message=lambda: f"the paused worker to drop its outcome\n{paused.tail()}")
+    wait_for(
+        lambda: "dropped, the lease was lost" in paused.log(),
+        10,
+        message=lambda: f"the paused worker to drop its outcome\n{paused.tail()}",
+    )
     assert "lease lost" in paused.log()
     assert job.refresh().result == {"pid": taker.pid, "token": second.token}
     report = ledger.check(ledger_path, [job.id], disturbed_pids=[paused.pid], deaths=procs.deaths())
@@ -64,8 +74,11 @@ def test_a_job_running_three_times_its_lease_is_not_taken_over(
     idle = procs.worker("--concurrency", "4", env=lease, name="idle")
     job = app.enqueue("stubborn", 3.0, _max_attempts=3, _queue="long")
     spinners = [app.enqueue("spin", 3.0, _queue="long") for _ in range(3)]  # CPU-bound, beside it
-    record = wait_for(lambda: (r := job.refresh()).status == JobStatus.COMPLETED and r, 30,
-                      message=lambda: f"the long job to complete, now {job.refresh()}")
+    record = wait_for(
+        lambda: (r := job.refresh()).status == JobStatus.COMPLETED and r,
+        30,
+        message=lambda: f"the long job to complete, now {job.refresh()}",
+    )
     assert record.attempts == 1
     assert record.result["pid"] == busy.pid
     assert all(h.wait(30) > 0 for h in spinners)
@@ -93,7 +106,9 @@ def test_drain_under_repeated_sigkill_loses_nothing_and_never_overlaps(
 
     for i in range(8):
         mark = completed()
-        wait_for(lambda m=mark: completed() >= min(600, m + 40), 60, message=lambda: f"progress\n{procs.logs()[-3000:]}")
+        wait_for(
+            lambda m=mark: completed() >= min(600, m + 40), 60, message=lambda: f"progress\n{procs.logs()[-3000:]}"
+        )
         if completed() == 600:
             break
         victim = workers.pop(rng.randrange(len(workers)))
@@ -101,8 +116,12 @@ def test_drain_under_repeated_sigkill_loses_nothing_and_never_overlaps(
         killed.append(victim.pid)
         workers.append(start(i + 2))
 
-    wait_for(lambda: completed() == 600, 90, interval=0.1,
-             message=lambda: f"every job completed, have {completed()}\n{procs.logs()[-3000:]}")
+    wait_for(
+        lambda: completed() == 600,
+        90,
+        interval=0.1,
+        message=lambda: f"every job completed, have {completed()}\n{procs.logs()[-3000:]}",
+    )
     assert killed, "the jobs ran out before any worker was killed"
     report = ledger.check(ledger_path, ids, disturbed_pids=killed, deaths=procs.deaths())
     report.assert_ok()

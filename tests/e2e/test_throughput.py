@@ -49,14 +49,21 @@ def test_burst_worker_drains_2000_noop_jobs_and_exits_0(procs: Procs, app: offlo
 def test_three_worker_processes_share_one_sqlite_file(procs: Procs, app: offload.App, ledger_path: Path) -> None:
     workers = [procs.worker("--concurrency", "8", "--grace", "5", name=f"worker{i}") for i in range(3)]
     pids = {w.pid for w in workers}
-    wait_for(lambda: {i.pid for i in app.backend.worker_list(alive_after=0)} == pids, 30,
-             message=lambda: f"three workers registered\n{procs.logs(workers)}")
+    wait_for(
+        lambda: {i.pid for i in app.backend.worker_list(alive_after=0)} == pids,
+        30,
+        message=lambda: f"three workers registered\n{procs.logs(workers)}",
+    )
     handles = []
     for chunk in range(30):  # enqueued while the workers claim: writers contend for the file
         handles += app.enqueue_many("noop", [((), {"n": chunk * 100 + i}) for i in range(100)])
 
-    wait_for(lambda: _status_counts(app.settings.url) == {"completed": 3000}, 150, interval=0.1,
-             message=lambda: f"3000 jobs completed, have {_status_counts(app.settings.url)}")
+    wait_for(
+        lambda: _status_counts(app.settings.url) == {"completed": 3000},
+        150,
+        interval=0.1,
+        message=lambda: f"3000 jobs completed, have {_status_counts(app.settings.url)}",
+    )
     for w in workers:
         w.send(signal.SIGTERM)
     for w in workers:

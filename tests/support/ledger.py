@@ -53,8 +53,13 @@ def ledgered(job: Any) -> Iterator[Execution]:
     """Record the start and end of one execution of ``job`` (a JobContext)."""
     path = os.environ.get(ENV)
     run = Execution(job)
-    base = {"job": run.job_id, "attempt": run.attempt, "token": run.token, "pid": os.getpid(),
-            "thread": threading.get_ident()}
+    base = {
+        "job": run.job_id,
+        "attempt": run.attempt,
+        "token": run.token,
+        "pid": os.getpid(),
+        "thread": threading.get_ident(),
+    }
     if path:
         write_line(path, {**base, "ev": "start", "t": time.time()})
     try:

@@ -130,7 +130,9 @@ class Proc:
 
     def wait_exit(self, timeout: float) -> int:
         """Wait for the process to end; return its exit code (negative: a signal)."""
-        wait_for(lambda: not self.alive, timeout, message=lambda: f"{self.name} (pid {self.pid}) to exit\n{self.tail()}")
+        wait_for(
+            lambda: not self.alive, timeout, message=lambda: f"{self.name} (pid {self.pid}) to exit\n{self.tail()}"
+        )
         code = self.popen.returncode
         assert code is not None
         return code
@@ -216,7 +218,9 @@ class Procs:
         """``python -m offload worker --app APP ARGS…``."""
         return self.start([PYTHON, "-m", "offload", "worker", "--app", app, *args], name=name, env=env)
 
-    def cli(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``python -m offload ARGS…`` to the end; output captured as text."""
         return subprocess.run(
             [PYTHON, "-m", "offload", *args],
@@ -229,7 +233,9 @@ class Procs:
             check=False,
         )
 
-    def python(self, code: str, *, env: dict[str, str] | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    def python(
+        self, code: str, *, env: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``python -c CODE`` to the end in a fresh process."""
         return subprocess.run(
             [PYTHON, "-c", code],

@@ -54,6 +54,8 @@ class Services:
             Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery"),
             Every(s.prune_every_s, self.prune, "retention"),
         ]
+        if s.run_scheduler:
+            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler"))
         self.tick = min(d.period for d in self.duties)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="offload-services", daemon=True)
@@ -145,6 +147,9 @@ class Services:
                 record.status,
                 extra={"job_id": record.id, "task": record.task},
             )
+
+    def fire_schedules(self) -> None:
+        self.w.app.schedules.tick()
 
     def prune(self) -> None:
         w = self.w

@@ -1,0 +1,154 @@
+"""Firing schedules and managing them. Any number of schedulers may run (every worker
+runs one): a firing is one job with the idempotency key ``schedule:{id}:{fire time}``,
+and the schedule moves on only if nobody moved it first, so each (schedule, fire time)
+makes exactly one job."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import JobNotFound, OffloadError
+from .schedule import ScheduleRecord, fired, new_schedule_id, next_after, validate
+
+if TYPE_CHECKING:
+    from .app import App
+    from .handle import JobHandle
+
+log = logging.getLogger(__name__)
+
+
+class Schedules:
+    """``app.schedules``: create, list, pause, resume, delete and fire schedules."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._in_code: list[ScheduleRecord] = []
+        self._synced = False
+
+    def add(
+        self,
+        task: str,
+        *,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        cron: str | None = None,
+        interval: float | None = None,
+        timezone: str = "UTC",
+        id: str | None = None,  # noqa: A002 - the schedule's id, as in the API
+        queue: str | None = None,
+        priority: int | None = None,
+        owner: str | None = None,
+        paused: bool = False,
+        now: float | None = None,
+    ) -> ScheduleRecord:
+        """Create or replace a schedule. Its arguments are checked like an enqueue's."""
+        now = time.time() if now is None else now
+        args, kwargs = list(args or []), dict(kwargs or {})
+        self.app.build_job(task, args, kwargs, queue=queue, priority=priority, owner=owner)  # validates
+        record = validate(
+            ScheduleRecord(
+                id=id or new_schedule_id(),
+                task=task,
+                args=args,
+                kwargs=kwargs,
+                cron=cron,
+                interval=interval,
+                timezone=timezone,
+                paused=paused,
+                queue=queue,
+                priority=priority,
+                owner=owner,
+                created_at=now,
+            )
+        )
+        old = self.app.backend.schedule_get(record.id)
+        if old is not None and _same_plan(old, record):
+            record = replace(record, created_at=old.created_at, last_run_at=old.last_run_at)
+        record = replace(record, next_run_at=next_after(record, now))
+        self.app.backend.schedule_save(record)
+        return record
+
+    def periodic(self, task: str, **options: Any) -> None:
+        """Declare a schedule in code; schedulers save it when they start."""
+        self._in_code.append(validate(ScheduleRecord(id=options.pop("id", f"code:{task}"), task=task, **options)))
+
+    def get(self, schedule_id: str) -> ScheduleRecord:
+        record = self.app.backend.schedule_get(schedule_id)
+        if record is None:
+            raise JobNotFound(schedule_id)
+        return record
+
+    def list(self) -> list[ScheduleRecord]:
+        return self.app.backend.schedule_list()
+
+    def delete(self, schedule_id: str) -> None:
+        if not self.app.backend.schedule_delete(schedule_id):
+            raise JobNotFound(schedule_id)
+
+    def pause(self, schedule_id: str) -> ScheduleRecord:
+        record = replace(self.get(schedule_id), paused=True)
+        self.app.backend.schedule_save(record)
+        return record
+
+    def resume(self, schedule_id: str, *, now: float | None = None) -> ScheduleRecord:
+        """Unpause; the next run is the next fire time from now (paused time is not made up)."""
+        now = time.time() if now is None else now
+        record = replace(self.get(schedule_id), paused=False)
+        record = replace(record, next_run_at=next_after(record, now))
+        self.app.backend.schedule_save(record)
+        return record
+
+    def run_now(self, schedule_id: str) -> JobHandle:
+        """Enqueue the schedule's job now, outside its timetable."""
+        record = self.get(schedule_id)
+        options = {f"_{k}": v for k, v in _job_options(record).items()}
+        return self.app.enqueue(record.task, *record.args, **record.kwargs, **options)
+
+    # -- firing --------------------------------------------------------------------------
+
+    def sync_code(self, now: float | None = None) -> None:
+        for record in self._in_code:
+            data = {k: getattr(record, k) for k in ("cron", "interval", "timezone", "queue", "priority", "owner")}
+            self.add(record.task, args=record.args, kwargs=record.kwargs, id=record.id, now=now, **data)
+        self._synced = True
+
+    def tick(self, now: float | None = None) -> int:
+        """Fire every due schedule once; return how many jobs this call created."""
+        now = time.time() if now is None else now
+        if not self._synced:
+            self.sync_code(now)
+        created = 0
+        for record in self.app.backend.schedule_due(now=now):
+            if record.task not in self.app.tasks:
+                continue  # another process with that task's code fires it
+            try:
+                created += self._fire(record, now)
+            except OffloadError as exc:
+                log.warning("schedule %s could not fire: %s", record.id, exc)
+        return created
+
+    def _fire(self, record: ScheduleRecord, now: float) -> int:
+        assert record.next_run_at is not None
+        fire_at = record.next_run_at
+        key = f"schedule:{record.id}:{fire_at:.3f}"
+        (inserted,) = self.app.backend.job_insert_many(
+            [self.app.build_job(record.task, record.args, record.kwargs, idempotency_key=key, **_job_options(record))]
+        )
+        after = fired(record, fire_at, now)
+        assert after.next_run_at is not None
+        self.app.backend.schedule_advance(
+            record.id, expected_next=fire_at, next_run_at=after.next_run_at, last_run_at=fire_at
+        )
+        return int(inserted.created)
+
+
+def _job_options(record: ScheduleRecord) -> dict[str, Any]:
+    options = {"queue": record.queue, "priority": record.priority, "owner": record.owner}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _same_plan(a: ScheduleRecord, b: ScheduleRecord) -> bool:
+    return (a.task, a.cron, a.interval, a.timezone) == (b.task, b.cron, b.interval, b.timezone)
