@@ -1,0 +1,117 @@
+"""Limits: body size (by Content-Length before reading, and while streaming), deeply
+nested JSON, the per-token poll rate (429 + Retry-After), and a store that's gone (503)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from tests.api.conftest import start_server, submit
+from tests.support.procs import Procs
+
+
+def count_jobs(api, user_name: str) -> int:
+    return len(api.store.list_jobs(owner=user_name, limit=1000))
+
+
+def test_declared_huge_body_is_refused_without_reading_it(api, user):
+    name, c = user()
+    token = c.headers["authorization"]
+    host = urlsplit(api.base)
+    with socket.create_connection((host.hostname, host.port), timeout=5) as s:
+        s.sendall(
+            b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: " + token.encode() + b"\r\nContent-Length: 1073741824\r\n\r\n" + b"{" * 1024
+        )
+        started = time.monotonic()
+        answer = s.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert time.monotonic() - started < 2
+    assert '"payload_too_large"' in answer
+    assert count_jobs(api, name) == 0
+
+
+def test_streamed_body_over_the_limit_is_cut_off(api, user):
+    name, c = user()
+
+    def chunks():
+        yield b'{"task": "echo", "kwargs": {"value": "'
+        for _ in range(4 * 1024):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    r = c.post("/api/jobs", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    big = c.post("/api/jobs", json={"task": "echo", "kwargs": {"value": "x" * (2 * 1024 * 1024)}})
+    assert big.status_code == 413
+    assert count_jobs(api, name) == 0
+
+
+def test_payload_just_over_max_payload_is_413_not_500(api, user):
+    name, c = user()
+    r = c.post("/api/jobs", json={"task": "echo", "kwargs": {"value": "x" * (1024 * 1024 + 10)}})
+    assert r.status_code == 413
+    assert count_jobs(api, name) == 0
+
+
+def test_deeply_nested_json_is_4xx(api, user):
+    name, c = user()
+    for depth in (300, 1500, 100_000):
+        body = '{"task": "echo", "kwargs": {"value": ' + "[" * depth + "]" * depth + "}}"
+        r = c.post("/api/jobs", content=body, headers={"Content-Type": "application/json"})
+        assert 400 <= r.status_code < 500, (depth, r.status_code, r.text[:200])
+    fine = '{"task": "echo", "kwargs": {"value": ' + "[" * 50 + "]" * 50 + "}}"
+    assert c.post("/api/jobs", content=fine).status_code == 202
+    assert count_jobs(api, name) == 1
+
+
+def test_poll_rate_limit_answers_429_with_retry_after(tmp_path, api):
+    procs = Procs(tmp_path, api.url, env={"OFFLOAD_API_POLL_RATE": "5", "OFFLOAD_API_POLL_BURST": "10"})
+    try:
+        base = start_server(procs)
+        token = api.token("rate-user")
+        other = api.token("rate-other")
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+            job_id = submit(c, "parked")
+            answers = [c.get(f"/api/jobs/{job_id}") for _ in range(30)]
+            limited = [r for r in answers if r.status_code == 429]
+            assert limited and answers[0].status_code == 200
+            assert int(limited[0].headers["retry-after"]) >= 1
+            assert limited[0].json()["error"]["code"] == "rate_limited"
+            # per token: another token is unaffected
+            assert httpx.get(f"{base}/api/jobs", headers={"Authorization": f"Bearer {other}"}).status_code == 200
+            time.sleep(int(limited[0].headers["retry-after"]))  # honour Retry-After, as a client must
+            assert c.get(f"/api/jobs/{job_id}").status_code == 200
+    finally:
+        procs.cleanup()
+
+
+def test_store_unreachable_is_503(tmp_path):
+    """The store file's folder is made unreadable and the database swapped for a
+    directory: every store call fails, and the API answers 503 (never 500)."""
+    workdir = tmp_path / "w"
+    workdir.mkdir()
+    store = workdir / "store"
+    store.mkdir()
+    url = f"sqlite:///{store / 'jobs.db'}"
+    procs = Procs(workdir, url, env={"OFFLOAD_API_POLL_RATE": "0"})
+    try:
+        base = start_server(procs, extra=("--no-auth",))
+        with httpx.Client(base_url=base) as c:
+            assert c.get("/api/health").status_code == 200
+            job_id = submit(c, "parked")
+            moved = workdir / "elsewhere"
+            store.rename(moved)
+            (store).mkdir()
+            (store / "jobs.db").mkdir()  # reopening finds a folder, not a database
+            (store / "jobs.db-wal").mkdir()
+            # connections already open keep the old file; a fresh thread opens a new one
+            answers = [c.get("/api/health").status_code for _ in range(20)]
+            assert 503 in answers and 500 not in answers, answers
+            codes = {c.get(f"/api/jobs/{job_id}").status_code for _ in range(20)}
+            assert 500 not in codes
+    finally:
+        procs.cleanup()

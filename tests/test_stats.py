@@ -1,0 +1,60 @@
+"""Per-task statistics survive pruning; history and failures; workers fire schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import offload
+from offload.backends.base import PruneRule
+from offload.job import JobStatus
+from offload.stats import recent_failures, task_history, task_stats
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def app(sqlite_url: str) -> Iterator[offload.App]:
+    app = offload.App(sqlite_url, heartbeat_s=0.1, scheduler_s=0.05, poll_s=0.1)
+
+    @app.task()
+    def ok(n: int) -> int:
+        return n
+
+    @app.task(retries=0)
+    def bad() -> None:
+        raise RuntimeError("nope")
+
+    yield app
+    app.close()
+
+
+def test_counters_history_and_failures(app: offload.App) -> None:
+    for n in range(5):
+        app.enqueue("ok", n)
+    app.enqueue("bad")
+    assert offload.Worker(app, queues=["default"], concurrency=4, burst=True).run() == 0
+
+    stats = {s["task"]: s for s in task_stats(app)}
+    assert (stats["ok"]["total"], stats["ok"]["succeeded"], stats["ok"]["failed"]) == (5, 5, 0)
+    assert (stats["bad"]["total"], stats["bad"]["failed"], stats["bad"]["last_status"]) == (1, 1, "failed")
+    assert stats["ok"]["avg_duration"] is not None and stats["ok"]["p95_duration"] is not None
+    assert len(task_history(app, "ok")) == 5
+    (failure,) = recent_failures(app, hours=1)
+    assert failure["task"] == "bad" and "RuntimeError: nope" in failure["error"]
+
+    app.backend.job_prune([PruneRule(s, before=2e9) for s in (JobStatus.COMPLETED, JobStatus.FAILED)])
+    assert app.list_jobs() == []
+    after = {s["task"]: s for s in task_stats(app, "ok")}
+    assert after["ok"]["succeeded"] == 5  # counters survive pruning
+    assert task_history(app, "ok") == []
+
+
+def test_a_running_worker_fires_schedules(app: offload.App) -> None:
+    app.schedules.add("ok", args=[7], interval=1)
+    worker = app.run_workers(concurrency=2)
+    try:
+        done = wait_for(lambda: [j for j in app.list_jobs(task="ok") if j.status == JobStatus.COMPLETED], timeout=10)
+        assert done[0].result == 7
+    finally:
+        worker.stop(grace=1, timeout=10)
