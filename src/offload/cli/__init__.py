@@ -10,6 +10,7 @@ import click
 from ..errors import OffloadError
 from .demo import demo
 from .jobs import enqueue, jobs, migrate
+from .schedules import schedules, stats
 from .serve import serve
 from .tokens import tokens
 from .worker import worker
@@ -27,6 +28,8 @@ cli.add_command(enqueue)
 cli.add_command(jobs)
 cli.add_command(migrate)
 cli.add_command(demo)
+cli.add_command(schedules)
+cli.add_command(stats)
 cli.add_command(serve)
 cli.add_command(tokens)
 
