@@ -75,7 +75,7 @@ def main() -> int:
     os.environ["BENCH_MARK_FILE"] = str(work / f"{a.system}.marks")
     os.environ["BENCH_VARIANT"] = variant
     result: dict = {"system": a.system, "workload": a.workload, "n": a.n,
-                    "started": time.time()}
+                    "started": time.time(), "loadavg_start": os.getloadavg()[0]}
     peer = None
     try:
         prepare_store(store, work, a.system)
@@ -102,6 +102,7 @@ def main() -> int:
                 peer.close()
             except Exception:
                 pass
+    result["loadavg_end"] = os.getloadavg()[0]  # other load on the machine skews the numbers
     Path(a.out).write_text(json.dumps(result, indent=2))
     return 0
 

@@ -60,6 +60,13 @@ def markdown(doc: dict) -> str:
     out.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
                f"Python {m['python']}; {m.get('servers', '')}.")
     out.append("")
+    loads = [r[k] for e in doc["systems"].values() for wl in e["workloads"].values()
+             for r in wl.get("runs", []) for k in ("loadavg_start", "loadavg_end") if k in r]
+    if loads:
+        out.append(f"1-minute load average around the runs: median {sorted(loads)[len(loads) // 2]:.1f}, "
+                   f"max {max(loads):.1f} on {m['cores']} cores (each run's figure is in the JSON; "
+                   "runs made while other work used the CPUs are slower and noisier).")
+        out.append("")
     out.append("N per workload: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
                + f"; idle CPU window {doc['idle_window_s']:.0f} s.")
     out.append("")
@@ -107,3 +114,12 @@ def _short(cmd: str | None) -> str:
     if words and "/" in words[0]:
         words[0] = words[0].rsplit("/", 1)[1]
     return " ".join("$REDIS_URL" if w.startswith("redis://") else w for w in words)
+
+
+if __name__ == "__main__":  # re-render: python3 bench/report.py bench/results/latest.json
+    import json
+    import sys
+    from pathlib import Path
+
+    src = Path(sys.argv[1])
+    src.with_suffix(".md").write_text(markdown(json.loads(src.read_text())))

@@ -87,9 +87,9 @@ class JobNotFound(OffloadError):
 class InvalidTransition(OffloadError):
     def __init__(self, job_id: str, src: str, dst: str) -> None:
         self.job_id = job_id
-        self.src = src
-        self.dst = dst
-        super().__init__(f"job {job_id} cannot go from {src!r} to {dst!r}")
+        self.src = str(src)
+        self.dst = str(dst)
+        super().__init__(f"job {job_id} cannot go from {self.src!r} to {self.dst!r}")
 
 
 class BackendError(OffloadError):

@@ -10,6 +10,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.api.conftest import submit, wait_status
+from tests.support.procs import wait_for
 
 WHO = ("a", "b", "admin", "none", "bad")
 
@@ -93,6 +94,9 @@ def test_lists_and_workers_show_only_own_jobs(world):
     assert done not in {j["id"] for j in b.get("/api/jobs", params={"owner": world["user_a"]}).json()["jobs"]}
     running = submit(a, "steps", 30, 0.1)
     wait_status(a, running, {"running"})
+    # workers report their running jobs with each heartbeat
+    wait_for(lambda: running in [j for w in a.get("/api/workers").json()["workers"] for j in w["running"]],
+             timeout=5, message="the worker to report the job")
     mine = [j for w in a.get("/api/workers").json()["workers"] for j in w["running"]]
     theirs = [j for w in b.get("/api/workers").json()["workers"] for j in w["running"]]
     assert running in mine and running not in theirs
@@ -107,7 +111,7 @@ def test_streams_refuse_strangers(world, api, who):
     if who != "b":
         with client.stream("GET", "/api/events") as r:
             assert r.status_code == 401
-    token = {"b": client.headers.get("authorization", " ").split()[-1], "none": "", "bad": "nope"}[who]
+    token = {"b": client.headers.get("authorization", "x").split()[-1], "none": "", "bad": "nope"}[who]
     url = api.base.replace("http", "ws") + f"/api/ws?job_id={world['done']}&access_token={token}"
     with pytest.raises(InvalidStatus) as info:
         connect(url, open_timeout=5)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.api.conftest import start_server, submit
-from tests.support.procs import Procs
+from tests.support.procs import Procs, wait_for
 
 
 def count_jobs(api, user_name: str) -> int:
@@ -89,29 +89,24 @@ def test_poll_rate_limit_answers_429_with_retry_after(tmp_path, api):
         procs.cleanup()
 
 
-def test_store_unreachable_is_503(tmp_path):
-    """The store file's folder is made unreadable and the database swapped for a
-    directory: every store call fails, and the API answers 503 (never 500)."""
-    workdir = tmp_path / "w"
-    workdir.mkdir()
-    store = workdir / "store"
-    store.mkdir()
-    url = f"sqlite:///{store / 'jobs.db'}"
-    procs = Procs(workdir, url, env={"OFFLOAD_API_POLL_RATE": "0"})
+def test_store_unreachable_is_503_then_recovers(tmp_path, postgres_server, postgres_url):
+    """PostgreSQL stopped under a running API: health, reads and submissions answer 503
+    (never 500, never a 202 whose job is missing); back to 200 once it returns."""
+    procs = Procs(tmp_path, postgres_url, env={"OFFLOAD_API_POLL_RATE": "0"})
     try:
         base = start_server(procs, extra=("--no-auth",))
-        with httpx.Client(base_url=base) as c:
-            assert c.get("/api/health").status_code == 200
+        with httpx.Client(base_url=base, timeout=60) as c:
             job_id = submit(c, "parked")
-            moved = workdir / "elsewhere"
-            store.rename(moved)
-            (store).mkdir()
-            (store / "jobs.db").mkdir()  # reopening finds a folder, not a database
-            (store / "jobs.db-wal").mkdir()
-            # connections already open keep the old file; a fresh thread opens a new one
-            answers = [c.get("/api/health").status_code for _ in range(20)]
-            assert 503 in answers and 500 not in answers, answers
-            codes = {c.get(f"/api/jobs/{job_id}").status_code for _ in range(20)}
-            assert 500 not in codes
+            postgres_server.stop()
+            try:
+                wait_for(lambda: c.get("/api/health").status_code == 503, timeout=30, message="health 503")
+                got = c.get(f"/api/jobs/{job_id}")
+                assert got.status_code == 503 and got.json()["error"]["code"] in ("unavailable", "store_error")
+                posted = c.post("/api/jobs", json={"task": "parked"})
+                assert posted.status_code == 503, posted.text
+            finally:
+                postgres_server.start()
+            wait_for(lambda: c.get("/api/health").status_code == 200, timeout=30, message="health 200 again")
+            assert c.get(f"/api/jobs/{job_id}").status_code == 200
     finally:
         procs.cleanup()

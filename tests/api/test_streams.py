@@ -135,13 +135,18 @@ def test_all_events_stream_is_per_tenant(user, api):
                 if until(seen[name]):
                     return
 
-    done_for = lambda ids: lambda got: ids <= {f["data"]["job_id"] for f in got if f["event"] == "status" and f["data"]["data"]["status"] == "completed"}  # noqa: E731
-    threads = []
     box: dict[str, str] = {}
-    for name, client in (("alice", alice), ("bob", bob)):
-        threads.append(threading.Thread(target=lambda n=name, cl=client: follow(n, cl, lambda got: box.get(n) in {
-            f["data"]["job_id"] for f in got if f["event"] == "status" and f["data"]["data"]["status"] == "completed"})))
-    threads.append(threading.Thread(target=lambda: follow("admin", admin, lambda got: set(box.values()) and done_for(set(box.values()))(got))))
+
+    def completed(got) -> set[str]:
+        return {f["data"]["job_id"] for f in got if f["event"] == "status" and f["data"]["data"]["status"] == "completed"}
+
+    threads = [
+        threading.Thread(target=follow, args=("alice", alice, lambda got: box.get("alice") in completed(got))),
+        threading.Thread(target=follow, args=("bob", bob, lambda got: box.get("bob") in completed(got))),
+        threading.Thread(
+            target=follow, args=("admin", admin, lambda got: len(box) == 2 and set(box.values()) <= completed(got))
+        ),
+    ]
     for t in threads:
         t.start()
     ready.wait()

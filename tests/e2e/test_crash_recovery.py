@@ -77,3 +77,27 @@ def test_poison_pill_fails_with_worker_lost_after_max_attempts_claims(
     assert survivor.alive
     pids = [r.pid for r in _starts(ledger_path, pill.id)]
     assert pids == [w.pid for w in dead]
+
+
+def test_a_cancel_request_survives_the_recovery_of_a_killed_workers_job(
+    procs: Procs, app: offload.App, ledger_path: Path
+) -> None:
+    """Cancel asked while the job runs (in a task that doesn't look), then its worker
+    dies: recovery must not put the job back in line to run again."""
+    first = procs.worker("--concurrency", "1", env=SHORT_LEASE, name="first")
+    job = app.enqueue("stubborn", 30, _max_attempts=3)
+    wait_for(lambda: _starts(ledger_path, job.id), 30, message=lambda: f"the job to start\n{first.tail()}")
+    out = procs.cli("jobs", "cancel", job.id)
+    assert out.stdout.strip() == f"{job.id} cancel requested", out.stderr
+    held = job.refresh().lease_token
+    assert held
+    first.kill9()
+
+    second = procs.worker("--concurrency", "1", env=SHORT_LEASE, name="second")
+    record = wait_for(
+        lambda: (r := job.refresh()).lease_token != held and r,
+        30,
+        message=lambda: f"the job to be recovered, now {job.refresh()}\n{second.tail()}",
+    )
+    assert record.status == JobStatus.CANCELLED, f"a recovered job lost its cancel request: {record}"
+    assert len(_starts(ledger_path, job.id)) == 1

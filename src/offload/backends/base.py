@@ -261,11 +261,12 @@ class Backend(Protocol):
         round trip per turn). ``limit`` 0 claims nothing."""
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
-        """Put held jobs back to queued, refunding the attempt (graceful shutdown)."""
+        """Put held jobs back to queued, refunding the attempt (graceful shutdown). A job
+        with a cancel request is cancelled instead."""
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         """Take back running jobs whose lease expired: queued when attempts are left,
-        else failed with "worker lost". Each expired job is recovered exactly once even
+        else failed with "worker lost"; cancelled when a cancel was requested. Each expired job is recovered exactly once even
         when many workers call this at the same time."""
 
     def job_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:

@@ -83,10 +83,10 @@ def list_jobs(app_spec: str | None, url: str | None, as_json: bool, **flt: Any) 
         for r in records:
             click.echo(orjson.dumps(r.to_dict()).decode())
         return
-    table = Table("id", "task", "queue", "status", "progress", "attempts", "created", "message")
+    table = Table("task", "queue", "status", "progress", "attempts", "created", "message")
+    table.add_column("id", no_wrap=True, min_width=32)
     for r in records:
         table.add_row(
-            r.id,
             r.task,
             r.queue,
             _styled(r.status),
@@ -94,6 +94,7 @@ def list_jobs(app_spec: str | None, url: str | None, as_json: bool, **flt: Any) 
             f"{r.attempts}/{r.max_attempts}",
             iso(r.created_at) or "",
             (r.message or "")[:50],
+            r.id,
         )
     console.print(table)
 

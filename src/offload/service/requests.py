@@ -68,6 +68,9 @@ class SubmitRequest:
         if not isinstance(kwargs, dict):
             raise InvalidField("kwargs", f"must be a JSON object, got {type(kwargs).__name__}")
         options = {k: body[k] for k in SUBMIT_FIELDS[3:] if body.get(k) is not None}
+        for name in ("delay", "timeout"):
+            if name in options:
+                _check_seconds(name, options[name])
         if "run_at" in options:
             options["run_at"] = parse_time(options["run_at"])
         for name in ("queue", "unique_key"):
@@ -76,11 +79,24 @@ class SubmitRequest:
         return cls(task, args, kwargs, options)
 
 
+MAX_SECONDS = 100 * 366 * 86400.0  # a delay or timeout beyond a century is a mistake
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z, the last time ISO 8601 can write
+
+
+def _check_seconds(name: str, value: Any) -> None:
+    """Numbers the store can hold and the API can print back: finite and in range
+    (the sign and type are App.build_job's to check)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and not -MAX_SECONDS <= value <= MAX_SECONDS:
+        raise InvalidField(name, f"must be at most {MAX_SECONDS:.0f} seconds, got {value!r}")
+
+
 def parse_time(value: Any) -> float | datetime:
     """``run_at``: ISO 8601 (UTC when no offset is given) or POSIX seconds."""
     if isinstance(value, bool):
         raise InvalidField("run_at", f"must be ISO 8601 or epoch seconds, got {value!r}")
     if isinstance(value, int | float):
+        if not -MAX_EPOCH <= value <= MAX_EPOCH:
+            raise InvalidField("run_at", f"out of range: {value!r}")
         return value
     if not isinstance(value, str) or len(value) > 64:
         raise InvalidField("run_at", f"must be ISO 8601 or epoch seconds, got {value!r:.80}")

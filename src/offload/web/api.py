@@ -240,4 +240,4 @@ def metrics(request: Request) -> Response:
 def openapi(request: Request) -> Response:
     s = server(request)
     s.principal(request, limited=False)
-    return Json(openapi_document())
+    return Json(openapi_document(list(s.app.tasks)))

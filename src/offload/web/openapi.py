@@ -91,7 +91,14 @@ JOB = {
     },
 }
 
-SUBMIT = {
+def _submit(tasks: list[str]) -> dict[str, Any]:
+    task: dict[str, Any] = {"type": "string", "minLength": 1}
+    if tasks:
+        task["enum"] = sorted(tasks)
+    return {**SUBMIT, "properties": {**SUBMIT["properties"], "task": task}}
+
+
+SUBMIT: dict[str, Any] = {
     "type": "object",
     "required": ["task"],
     "additionalProperties": False,
@@ -101,13 +108,13 @@ SUBMIT = {
         "kwargs": {"type": "object", "additionalProperties": True},
         "queue": {"type": "string", "minLength": 1, "maxLength": 200},
         "priority": {"type": "integer"},
-        "delay": {"type": "number", "minimum": 0, "description": "seconds from now"},
+        "delay": {"type": "number", "minimum": 0, "maximum": 3162240000, "description": "seconds from now"},
         "run_at": {
-            "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0}],
+            "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0, "maximum": 253402300799}],
             "description": "ISO 8601 (UTC when no offset is given) or POSIX seconds",
         },
         "max_attempts": {"type": "integer", "minimum": 1},
-        "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
+        "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 3162240000},
         "unique_key": {"type": "string", "minLength": 1, "maxLength": 200},
     },
 }
@@ -208,7 +215,7 @@ def _op(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> di
     return {"operationId": op_id, "summary": summary, "responses": responses, **extra}
 
 
-def _paths() -> dict[str, Any]:
+def _paths(tasks: list[str]) -> dict[str, Any]:
     job_ok = _json({"$ref": "#/components/schemas/Job"}, "the job")
     return {
         "/api/jobs": {
@@ -237,7 +244,7 @@ def _paths() -> dict[str, Any]:
                         "schema": {"type": "string", "maxLength": 200},
                     },
                 ],
-                requestBody={"required": True, "content": {"application/json": {"schema": SUBMIT}}},
+                requestBody={"required": True, "content": {"application/json": {"schema": _submit(tasks)}}},
             ),
             "get": _op(
                 "listJobs",
@@ -411,7 +418,8 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(tasks: list[str] | None = None) -> dict[str, Any]:
+    """The document; ``tasks``: the registered task names (``task`` is one of them)."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -422,7 +430,7 @@ def openapi_document() -> dict[str, Any]:
                 "WebSocket: /api/ws[?job_id=&last_event_id=&access_token=] sends the same JSON as the SSE data."
             ),
         },
-        "paths": _paths(),
+        "paths": _paths(tasks or []),
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -273,14 +273,18 @@ class Worker:
 
     def _shut_down(self, services: Services) -> None:
         self._stop_claiming.set()
+        leftovers = []
+        for run in self.runs():
+            with run.lock:  # from here on, whatever the run returns is dropped
+                if run.done:
+                    continue
+                run.done = run.abandoned = True
+            leftovers.append(run)
+            self.cancel_run(run)
         try:
-            self._turn(claiming=False)
+            self._turn(claiming=False)  # the outcomes of every run that did finish
         except OffloadError as exc:
             log.error("worker %s: could not write the last outcomes (%s)", self.id, exc)
-        leftovers = [r for r in self.runs() if not r.done]
-        for run in leftovers:
-            run.abandoned = True
-            self.cancel_run(run)
         if leftovers:
             try:
                 released = self.backend.job_release([r.lease for r in leftovers])

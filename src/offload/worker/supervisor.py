@@ -19,6 +19,8 @@ from .runner import EXIT_RECYCLE
 
 log = logging.getLogger(__name__)
 
+HEALTHY_S = 60.0  # a child that ran this long before dying is restarted without delay growth
+
 
 class Supervisor:
     def __init__(self, argv: list[str], processes: int) -> None:
@@ -27,15 +29,18 @@ class Supervisor:
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.failures: dict[int, int] = {}
         self.restart_at: dict[int, float] = {}
+        self.started: dict[int, float] = {}
         self.signals = 0
 
     def _spawn(self, slot: int) -> None:
         env = dict(os.environ, OFFLOAD_SUPERVISED="1")
         self.children[slot] = subprocess.Popen(self.argv, env=env)
+        self.started[slot] = time.monotonic()
         log.info("supervisor: started worker %d (pid %d)", slot, self.children[slot].pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
+        self.restart_at.clear()  # stopping: nothing is restarted any more
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -54,6 +59,7 @@ class Supervisor:
                     continue
                 if self.signals or code == 0:  # stopped on request, or a --burst child that is done
                     del self.children[slot]
+                    self.restart_at.pop(slot, None)
                     continue
                 alive = True
                 self._replace(slot, code)
@@ -64,6 +70,8 @@ class Supervisor:
     def _replace(self, slot: int, code: int) -> None:
         now = time.monotonic()
         if slot not in self.restart_at:
+            if now - self.started.get(slot, now) > HEALTHY_S:
+                self.failures[slot] = 0  # it ran well for a while: start the backoff over
             if code == EXIT_RECYCLE:
                 self.failures[slot] = 0
                 wait = 0.0
@@ -72,6 +80,6 @@ class Supervisor:
                 wait = min(30.0, 0.5 * 2 ** (self.failures[slot] - 1))
                 log.warning("supervisor: worker %d exited with %d; restarting in %.1fs", slot, code, wait)
             self.restart_at[slot] = now + wait
-        if now >= self.restart_at[slot]:
-            del self.restart_at[slot]
+        if now >= self.restart_at.get(slot, float("inf")) and not self.signals:
+            self.restart_at.pop(slot, None)
             self._spawn(slot)

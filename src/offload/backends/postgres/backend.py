@@ -8,7 +8,7 @@ or BackendError, and the same object keeps working once the server is back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -16,32 +16,18 @@ from psycopg.rows import tuple_row
 
 from ...errors import ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
-from ..base import (
-    Event,
-    HeartbeatResult,
-    Inserted,
-    JobFilter,
-    Lease,
-    NewJob,
-    Outcome,
-    Progress,
-    PruneRule,
-    TokenRecord,
-    Waiter,
-    WorkerInfo,
-)
+from ..base import HeartbeatResult, Inserted, JobFilter, Lease, NewJob, Outcome, Progress, PruneRule, Waiter
 from . import records
+from .catalog import CatalogMixin
 from .connection import Database, parse_url
 from .listen import NotifyWaiter
 from .queries import Queries
 from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
 
-_NOTIFY_PAYLOAD_MAX = 1000  # bytes; a longer queue name is announced with an empty payload
-
 Cursor = psycopg.Cursor[Any]
 
 
-class PostgresBackend:
+class PostgresBackend(CatalogMixin):
     """Jobs in a PostgreSQL schema (``offload`` unless ``?schema=`` or ``schema=`` says
     otherwise). Options: ``schema``, ``pool_min``, ``pool_max``, ``pool_timeout``
     (seconds a call waits for a connection before raising BackendUnavailable)."""
@@ -139,11 +125,6 @@ class PostgresBackend:
                 return tuple(row)
         raise InvalidTransition(job.id, "new", "queued")  # only an id collision gets here
 
-    def _notify(self, cur: Cursor, queues: Iterable[str]) -> None:
-        payloads = sorted({q if len(q.encode()) <= _NOTIFY_PAYLOAD_MAX else "" for q in queues})
-        if payloads:
-            cur.execute(self.q.NOTIFY, {"channel": self.channel, "queues": payloads})
-
     # -- reads ----------------------------------------------------------------------------
 
     def job_get(self, job_id: str) -> JobRecord | None:
@@ -189,24 +170,40 @@ class PostgresBackend:
         lease_s: float,
         now: float | None = None,
     ) -> list[JobRecord]:
-        claimed: list[JobRecord] = []
         if limit <= 0 or not queues:
-            return claimed
+            return []
         with self.db.transaction() as cur:
-            for queue in queues:
-                if len(claimed) >= limit:
-                    break
-                params = {
-                    "queue": queue,
-                    "limit": limit - len(claimed),
-                    "worker_id": worker_id,
-                    "lease_s": lease_s,
-                    "now": now,
-                }
-                rows = [records.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, params).fetchall()]
-                rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-                claimed.extend(rows)
+            return self._claim(cur, queues, limit, worker_id, lease_s, now)
+
+    def _claim(
+        self, cur: Cursor, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float | None
+    ) -> list[JobRecord]:
+        """One statement per queue, in the order given, until ``limit`` jobs are claimed."""
+        claimed: list[JobRecord] = []
+        for queue in queues:
+            if len(claimed) >= limit:
+                break
+            params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id, "lease_s": lease_s}
+            rows = [records.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, {**params, "now": now}).fetchall()]
+            rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+            claimed.extend(rows)
         return claimed
+
+    def job_finish_and_claim(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None = None,
+    ) -> tuple[set[str], list[JobRecord]]:
+        with self.db.transaction() as cur:
+            written, stats = self._finish(cur, outcomes, now)
+            claimed = self._claim(cur, queues, limit, worker_id, lease_s, now) if limit > 0 and queues else []
+            self._add_stats(cur, stats, now)
+        return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         if not leases:
@@ -232,10 +229,29 @@ class PostgresBackend:
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
         if not outcomes:
             return set()
-        params = [records.outcome_params(o, now) for o in outcomes]
         with self.db.transaction() as cur:
-            cur.executemany(self.q.JOB_FINISH, params, returning=True)
-            return {row[0] for row in _results(cur) if row is not None}
+            written, stats = self._finish(cur, outcomes, now)
+            self._add_stats(cur, stats, now)
+        return written
+
+    def _finish(
+        self, cur: Cursor, outcomes: Sequence[Outcome], now: float | None
+    ) -> tuple[set[str], records.StatsBatch]:
+        written: set[str] = set()
+        stats = records.StatsBatch()
+        if outcomes:
+            cur.executemany(self.q.JOB_FINISH, [records.outcome_params(o, now) for o in outcomes], returning=True)
+            for row in _results(cur):
+                if row is not None:
+                    written.add(row[0])
+                    stats.add(row[1], row[2], row[3])
+        return written, stats
+
+    def _add_stats(self, cur: Cursor, stats: records.StatsBatch, now: float | None) -> None:
+        """Last in its transaction: the counter rows are hot, so they are held briefly."""
+        params = stats.params(now)
+        if params is not None:
+            cur.execute(self.q.STATS_ADD, params)
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         if not leases:
@@ -250,6 +266,10 @@ class PostgresBackend:
         with self.db.transaction() as cur:
             rows = [records.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
             self._notify(cur, {r.queue for r in rows if r.status == JobStatus.QUEUED})
+            stats = records.StatsBatch()
+            for r in rows:
+                stats.add(r.task, r.status, None)
+            self._add_stats(cur, stats, now)
         return rows
 
     # -- actions from users -------------------------------------------------------------------
@@ -310,66 +330,6 @@ class PostgresBackend:
                     if n < batch:
                         break
         return deleted
-
-    # -- queues, events, workers -----------------------------------------------------------
-
-    def queue_pause(self, name: str, paused: bool) -> None:
-        with self.db.transaction() as cur:
-            cur.execute(self.q.QUEUE_PAUSE, {"name": name, "paused": paused})
-            if not paused:
-                self._notify(cur, [name])
-
-    def queue_paused(self) -> set[str]:
-        with self.db.connection() as conn:
-            return {r[0] for r in conn.execute(self.q.PAUSED_QUEUES).fetchall()}
-
-    def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
-        with self.db.connection() as conn:
-            rows = conn.execute(self.q.EVENT_LIST, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [records.event(r) for r in rows]
-
-    def event_prune(self, *, before: float) -> int:
-        with self.db.connection() as conn:
-            return conn.execute(self.q.EVENT_PRUNE, {"before": before}).rowcount
-
-    def worker_beat(self, info: WorkerInfo) -> None:
-        with self.db.connection() as conn:
-            conn.execute(self.q.WORKER_BEAT, records.worker_params(info))
-
-    def worker_remove(self, worker_id: str) -> None:
-        with self.db.connection() as conn:
-            conn.execute(self.q.WORKER_REMOVE, {"id": worker_id})
-
-    def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
-        with self.db.connection() as conn:
-            rows = conn.execute(self.q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
-        return [records.worker_info(r) for r in rows]
-
-    # -- API tokens -----------------------------------------------------------------------
-
-    def token_insert(self, token: TokenRecord) -> None:
-        params = {
-            "id": token.id,
-            "user": token.user,
-            "hash": token.hash,
-            "admin": token.admin,
-            "created_at": token.created_at,
-        }
-        with self.db.connection() as conn:
-            conn.execute(self.q.TOKEN_INSERT, params)
-
-    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
-        with self.db.connection() as conn:
-            row = conn.execute(self.q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else records.token(row)
-
-    def token_list(self) -> list[TokenRecord]:
-        with self.db.connection() as conn:
-            return [records.token(r) for r in conn.execute(self.q.TOKEN_LIST).fetchall()]
-
-    def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
-        with self.db.connection() as conn:
-            return conn.execute(self.q.TOKEN_REVOKE, {"id": token_id, "now": now}).rowcount == 1
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         """A LISTEN session of its own, woken for ``queues`` (see listen.py)."""

@@ -141,7 +141,7 @@ WITH {t}, u AS (
     FROM t
     WHERE j.id = %(id)s AND j.lease_token = %(token)s AND j.status = 'running'
       AND %(status)s IN ('completed', 'failed', 'retrying', 'cancelled')
-    RETURNING j.id, j.owner
+    RETURNING j.id, j.owner, j.task, j.status, t.now - j.started_at AS duration
 ), e AS (
     INSERT INTO {s}.events (job_id, type, data, at, owner)
     SELECT u.id, e.type, e.data::jsonb, coalesce(e.at, t.now), u.owner
@@ -149,7 +149,7 @@ WITH {t}, u AS (
             WITH ORDINALITY AS e(type, data, at, n)
     ORDER BY e.n
 )
-SELECT id FROM u
+SELECT id, task, status, duration FROM u
 """
 
 # Graceful shutdown: back to queued at once, and the attempt does not count.
@@ -269,6 +269,92 @@ FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at
 """
 
 
+# -- schedules and statistics -------------------------------------------------------------
+
+SCHEDULE_COLUMNS = (
+    "id, task, args, kwargs, cron, interval_s, timezone, paused, next_run_at, last_run_at,"
+    " queue, priority, owner, created_at"
+)
+
+SCHEDULE_SAVE = (
+    """
+INSERT INTO {s}.schedules ("""
+    + SCHEDULE_COLUMNS
+    + """)
+VALUES (%(id)s, %(task)s, %(args)s, %(kwargs)s, %(cron)s, %(interval)s, %(timezone)s, %(paused)s,
+        %(next_run_at)s, %(last_run_at)s, %(queue)s, %(priority)s, %(owner)s, %(created_at)s)
+ON CONFLICT (id) DO UPDATE SET
+    task = excluded.task, args = excluded.args, kwargs = excluded.kwargs, cron = excluded.cron,
+    interval_s = excluded.interval_s, timezone = excluded.timezone, paused = excluded.paused,
+    next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at, queue = excluded.queue,
+    priority = excluded.priority, owner = excluded.owner, created_at = excluded.created_at
+"""
+)
+
+SCHEDULE_GET = "SELECT " + SCHEDULE_COLUMNS + " FROM {s}.schedules WHERE id = %(id)s"
+
+SCHEDULE_LIST = "SELECT " + SCHEDULE_COLUMNS + " FROM {s}.schedules ORDER BY id"
+
+SCHEDULE_DELETE = "DELETE FROM {s}.schedules WHERE id = %(id)s"
+
+SCHEDULE_DUE = (
+    """
+SELECT """
+    + SCHEDULE_COLUMNS
+    + """ FROM {s}.schedules
+WHERE NOT paused AND next_run_at <= {now} ORDER BY next_run_at LIMIT %(limit)s
+"""
+)
+
+# Compare-and-set: of several schedulers that fired the same time, one moves it on.
+SCHEDULE_ADVANCE = """
+UPDATE {s}.schedules SET next_run_at = %(next_run_at)s, last_run_at = %(last_run_at)s
+WHERE id = %(id)s AND next_run_at = %(expected_next)s
+"""
+
+# One row per task; a batch adds to each task once. Rows are locked in task order, so two
+# transactions adding to the same tasks wait for each other instead of deadlocking.
+STATS_ADD = """
+INSERT INTO {s}.task_stats AS st (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
+SELECT x.task, x.succeeded, x.failed, x.cancelled, x.duration, {now}, x.last_status
+FROM unnest(%(tasks)s::text[], %(succeeded)s::integer[], %(failed)s::integer[], %(cancelled)s::integer[],
+            %(durations)s::double precision[], %(last_status)s::text[])
+     AS x(task, succeeded, failed, cancelled, duration, last_status)
+ORDER BY x.task
+ON CONFLICT (task) DO UPDATE SET
+    succeeded = st.succeeded + excluded.succeeded,
+    failed = st.failed + excluded.failed,
+    cancelled = st.cancelled + excluded.cancelled,
+    total_duration = st.total_duration + excluded.total_duration,
+    last_run_at = excluded.last_run_at,
+    last_status = excluded.last_status
+"""
+
+STATS_LIST = """
+SELECT task, succeeded, failed, cancelled, total_duration, last_run_at, last_status
+FROM {s}.task_stats ORDER BY task
+"""
+
+JOB_HISTORY = (
+    """
+SELECT """
+    + JOB_COLUMNS
+    + """ FROM {s}.jobs
+WHERE task = %(task)s AND status IN ('completed', 'failed', 'cancelled')
+ORDER BY completed_at DESC LIMIT %(limit)s
+"""
+)
+
+JOB_FAILURES = (
+    """
+SELECT """
+    + JOB_COLUMNS
+    + """ FROM {s}.jobs
+WHERE status = 'failed' AND completed_at >= %(since)s
+ORDER BY completed_at DESC LIMIT %(limit)s
+"""
+)
+
 # -- API tokens (only a hash of each secret is stored) ------------------------------------
 
 TOKEN_COLUMNS = "id, username, hash, admin, created_at, revoked_at"
@@ -290,7 +376,7 @@ class Queries:
 
     def __init__(self, schema: str) -> None:
         for name, value in globals().items():
-            if name.isupper() and isinstance(value, str) and name not in ("NOW", "T", "JOB_COLUMNS", "TOKEN_COLUMNS"):
+            if name.isupper() and isinstance(value, str) and not name.endswith("_COLUMNS") and name not in ("NOW", "T"):
                 setattr(self, name, render(value.replace("{t}", T).replace("{now}", NOW), schema))
         self.JOB_COLUMNS = JOB_COLUMNS
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from ... import serialization
 from ...job import JobRecord, JobStatus
-from ..base import Event, NewJob, Outcome, Progress, PruneRule, TokenRecord, WorkerInfo
+from ...schedule import ScheduleRecord
+from ..base import Event, NewJob, Outcome, Progress, PruneRule, TaskStats, TokenRecord, WorkerInfo
 
 
 def job_record(row: Sequence[Any]) -> JobRecord:
@@ -52,6 +53,81 @@ def worker_info(row: Sequence[Any]) -> WorkerInfo:
     return WorkerInfo(
         row[0], row[1], row[2], serialization.loads(row[3]), row[4], row[5], row[6], serialization.loads(row[7])
     )
+
+
+def schedule(row: Sequence[Any]) -> ScheduleRecord:
+    """A row in the order of queries.SCHEDULE_COLUMNS."""
+    return ScheduleRecord(
+        id=row[0],
+        task=row[1],
+        args=serialization.loads(row[2]),
+        kwargs=serialization.loads(row[3]),
+        cron=row[4],
+        interval=row[5],
+        timezone=row[6],
+        paused=bool(row[7]),
+        next_run_at=row[8],
+        last_run_at=row[9],
+        queue=row[10],
+        priority=row[11],
+        owner=row[12],
+        created_at=row[13],
+    )
+
+
+def schedule_params(record: ScheduleRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "task": record.task,
+        "args": serialization.dumps(record.args),
+        "kwargs": serialization.dumps(record.kwargs),
+        "cron": record.cron,
+        "interval": record.interval,
+        "timezone": record.timezone,
+        "paused": record.paused,
+        "next_run_at": record.next_run_at,
+        "last_run_at": record.last_run_at,
+        "queue": record.queue,
+        "priority": record.priority,
+        "owner": record.owner,
+        "created_at": record.created_at,
+    }
+
+
+def task_stats(row: Sequence[Any]) -> TaskStats:
+    return TaskStats(row[0], int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6])
+
+
+class StatsBatch:
+    """Adds up the finished runs of one transaction per task, so that each task's
+    counters are written once (queries.STATS_ADD)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, task: str, status: str, duration: float | None) -> None:
+        if status not in ("completed", "failed", "cancelled"):
+            return
+        row = self.rows.setdefault(task, {"succeeded": 0, "failed": 0, "cancelled": 0, "duration": 0.0})
+        row["succeeded" if status == "completed" else status] += 1
+        if status != "cancelled" and duration is not None:
+            row["duration"] += duration
+        row["last_status"] = status
+
+    def params(self, now: float | None) -> dict[str, Any] | None:
+        """Parallel arrays for STATS_ADD, or None when nothing finished."""
+        if not self.rows:
+            return None
+        tasks = sorted(self.rows)
+        return {
+            "tasks": tasks,
+            "succeeded": [self.rows[t]["succeeded"] for t in tasks],
+            "failed": [self.rows[t]["failed"] for t in tasks],
+            "cancelled": [self.rows[t]["cancelled"] for t in tasks],
+            "durations": [self.rows[t]["duration"] for t in tasks],
+            "last_status": [self.rows[t]["last_status"] for t in tasks],
+            "now": now,
+        }
 
 
 def token(row: Sequence[Any]) -> TokenRecord:

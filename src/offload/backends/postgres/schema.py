@@ -150,6 +150,37 @@ MIGRATIONS: list[str] = [
         revoked_at double precision
     );
     """,
+    # 3: schedules, task statistics that survive pruning
+    """
+    CREATE TABLE {s}.schedules (
+        id          text PRIMARY KEY,
+        task        text NOT NULL,
+        args        text NOT NULL,                -- JSON
+        kwargs      text NOT NULL,                -- JSON
+        cron        text,
+        interval_s  double precision,
+        timezone    text NOT NULL,
+        paused      boolean NOT NULL DEFAULT false,
+        next_run_at double precision,
+        last_run_at double precision,
+        queue       text,
+        priority    integer,
+        owner       text,
+        created_at  double precision NOT NULL
+    );
+    CREATE INDEX schedules_due ON {s}.schedules (next_run_at) WHERE NOT paused;
+
+    -- A few hot rows, rewritten by every batch of finished jobs: room for HOT updates.
+    CREATE TABLE {s}.task_stats (
+        task           text PRIMARY KEY,
+        succeeded      bigint NOT NULL DEFAULT 0,
+        failed         bigint NOT NULL DEFAULT 0,
+        cancelled      bigint NOT NULL DEFAULT 0,
+        total_duration double precision NOT NULL DEFAULT 0,
+        last_run_at    double precision,
+        last_status    text
+    ) WITH (fillfactor = 50);
+    """,
 ]
 
 # Run before the migrations, in the same transaction, under the advisory lock.

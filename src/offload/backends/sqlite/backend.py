@@ -197,11 +197,12 @@ class SQLiteBackend:
             return writes.finish(c, outcomes, _now(now))
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
+        now = _now(now)
         with self.db.write() as c:
             released = {
                 row[0]
                 for lease in leases
-                if (row := c.execute(q.JOB_RELEASE, {"id": lease.job_id, "token": lease.token}).fetchone())
+                if (row := c.execute(q.JOB_RELEASE, {"id": lease.job_id, "token": lease.token, "now": now}).fetchone())
             }
         if released:
             self.bells.ring_all()

@@ -83,10 +83,15 @@ WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id, owner, task, started_at, status
 """
 
+# A job somebody asked to cancel is not put back: the request is honoured now.
 JOB_RELEASE = """
 UPDATE jobs
-SET status = 'queued', attempts = max(attempts - 1, 0),
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL
+SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    attempts = CASE WHEN cancel_requested THEN attempts ELSE max(attempts - 1, 0) END,
+    error = CASE WHEN cancel_requested THEN 'cancelled on request' ELSE error END,
+    completed_at = CASE WHEN cancel_requested THEN :now END,
+    started_at = CASE WHEN cancel_requested THEN started_at END,
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id
 """
@@ -95,11 +100,13 @@ RETURNING id
 # at once never both take one job.
 JOB_RECOVER = f"""
 UPDATE jobs
-SET status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
-    error = 'worker lost: its lease expired (worker ' || coalesce(worker_id, '?')
-            || ' stopped heartbeating)',
-    completed_at = CASE WHEN attempts < max_attempts THEN NULL ELSE :now END,
-    run_at = CASE WHEN attempts < max_attempts THEN :now ELSE run_at END,
+SET status = CASE WHEN cancel_requested THEN 'cancelled'
+                  WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,
+    error = CASE WHEN cancel_requested THEN 'cancelled on request'
+                 ELSE 'worker lost: its lease expired (worker ' || coalesce(worker_id, '?')
+                      || ' stopped heartbeating)' END,
+    completed_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN NULL ELSE :now END,
+    run_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN :now ELSE run_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id IN (
     SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < :now LIMIT :limit
