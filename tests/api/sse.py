@@ -27,8 +27,9 @@ def frames(response: httpx.Response) -> Iterator[dict[str, Any]]:
             frame[field] = value[1:] if value.startswith(" ") else value
 
 
-def read_all(client: httpx.Client, url: str, headers: dict[str, str] | None = None, timeout: float = 30.0
-             ) -> list[dict[str, Any]]:
+def read_all(
+    client: httpx.Client, url: str, headers: dict[str, str] | None = None, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Every frame until the server closes the stream."""
     with client.stream("GET", url, headers=headers or {}, timeout=timeout) as r:
         assert r.status_code == 200, r.read()

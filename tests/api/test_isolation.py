@@ -95,8 +95,11 @@ def test_lists_and_workers_show_only_own_jobs(world):
     running = submit(a, "steps", 30, 0.1)
     wait_status(a, running, {"running"})
     # workers report their running jobs with each heartbeat
-    wait_for(lambda: running in [j for w in a.get("/api/workers").json()["workers"] for j in w["running"]],
-             timeout=5, message="the worker to report the job")
+    wait_for(
+        lambda: running in [j for w in a.get("/api/workers").json()["workers"] for j in w["running"]],
+        timeout=5,
+        message="the worker to report the job",
+    )
     mine = [j for w in a.get("/api/workers").json()["workers"] for j in w["running"]]
     theirs = [j for w in b.get("/api/workers").json()["workers"] for j in w["running"]]
     assert running in mine and running not in theirs

@@ -7,9 +7,28 @@ import time
 from tests.api.conftest import submit, wait_status
 
 JOB_KEYS = {
-    "id", "task", "queue", "status", "priority", "owner", "args", "kwargs", "progress", "progress_current",
-    "progress_total", "message", "messages", "result", "error", "attempts", "max_attempts", "created_at",
-    "run_at", "started_at", "completed_at", "duration",
+    "id",
+    "task",
+    "queue",
+    "status",
+    "priority",
+    "owner",
+    "args",
+    "kwargs",
+    "progress",
+    "progress_current",
+    "progress_total",
+    "message",
+    "messages",
+    "result",
+    "error",
+    "attempts",
+    "max_attempts",
+    "created_at",
+    "run_at",
+    "started_at",
+    "completed_at",
+    "duration",
 }
 
 
@@ -53,8 +72,13 @@ def test_options_delay_run_at_priority_queue(user):
     iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at))
     for run_at in (iso, iso + "+00:00", at):
         job_id = c.post("/api/jobs", json={"task": "parked", "run_at": run_at}).json()["job_id"]
-        assert abs(time.mktime(time.strptime(c.get(f"/api/jobs/{job_id}").json()["run_at"][:19], "%Y-%m-%dT%H:%M:%S"))
-                   - time.mktime(time.gmtime(at))) < 2
+        assert (
+            abs(
+                time.mktime(time.strptime(c.get(f"/api/jobs/{job_id}").json()["run_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+                - time.mktime(time.gmtime(at))
+            )
+            < 2
+        )
     queued = submit(c, "add", 1, 1, queue="parked")
     assert c.get(f"/api/jobs/{queued}").json()["queue"] == "parked"
 

@@ -138,7 +138,9 @@ def test_all_events_stream_is_per_tenant(user, api):
     box: dict[str, str] = {}
 
     def completed(got) -> set[str]:
-        return {f["data"]["job_id"] for f in got if f["event"] == "status" and f["data"]["data"]["status"] == "completed"}
+        return {
+            f["data"]["job_id"] for f in got if f["event"] == "status" and f["data"]["data"]["status"] == "completed"
+        }
 
     threads = [
         threading.Thread(target=follow, args=("alice", alice, lambda got: box.get("alice") in completed(got))),
@@ -167,8 +169,9 @@ def test_websocket_job_stream_progress_final_and_resume(user, api):
     token = c.headers["authorization"].split()[1]
     job_id = submit(c, "steps", 4, 0.2)
     msgs = []
-    with connect(ws_url(api, f"/api/ws?job_id={job_id}"), additional_headers={"Authorization": f"Bearer {token}"},
-                 open_timeout=5) as ws:
+    with connect(
+        ws_url(api, f"/api/ws?job_id={job_id}"), additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=5
+    ) as ws:
         for raw in ws:
             msgs.append(json.loads(raw))
     assert msgs[0]["type"] == "state" and msgs[-1]["type"] == "state"

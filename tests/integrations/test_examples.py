@@ -24,8 +24,10 @@ def test_flask_four_users_fetch_in_parallel_and_see_only_their_own(example):
         def go(user: str) -> None:
             c = clients[user]
             c.get("/login", params={"user": user})
-            r = c.post("/offload/jobs", json={"task": "fetch_mail", "args": [f"{user}@example.com"],
-                                              "kwargs": {"messages": 10}})
+            r = c.post(
+                "/offload/jobs",
+                json={"task": "fetch_mail", "args": [f"{user}@example.com"], "kwargs": {"messages": 10}},
+            )
             assert r.status_code == 202, r.text
             assert r.headers["location"] == f"/offload/jobs/{r.json()['job_id']}"
             ids[user] = r.json()["job_id"]
@@ -36,8 +38,13 @@ def test_flask_four_users_fetch_in_parallel_and_see_only_their_own(example):
         for t in threads:
             t.join()
         # all four run at the same time on the worker's slots
-        wait_for(lambda: all(clients[u].get(f"/offload/jobs/{ids[u]}").json()["status"] in {"running"} | FINAL
-                             for u in users), timeout=10, message="all four started")
+        wait_for(
+            lambda: all(
+                clients[u].get(f"/offload/jobs/{ids[u]}").json()["status"] in {"running"} | FINAL for u in users
+            ),
+            timeout=10,
+            message="all four started",
+        )
         for u in users:
             c = clients[u]
             listed = [j["id"] for j in c.get("/offload/jobs").json()["jobs"]]
@@ -47,8 +54,11 @@ def test_flask_four_users_fetch_in_parallel_and_see_only_their_own(example):
                     assert c.get(f"/offload/jobs/{ids[other]}").status_code == 404
                     assert c.post(f"/offload/jobs/{ids[other]}/cancel").status_code == 404
         for u in users:
-            job = wait_for(lambda u=u: (j := clients[u].get(f"/offload/jobs/{ids[u]}").json())["status"] in FINAL and j,
-                           timeout=20, message=f"{u}'s job to end")
+            job = wait_for(
+                lambda u=u: (j := clients[u].get(f"/offload/jobs/{ids[u]}").json())["status"] in FINAL and j,
+                timeout=20,
+                message=f"{u}'s job to end",
+            )
             assert job["status"] == "completed" and job["result"] == {"account": f"{u}@example.com", "fetched": 10}
             assert job["owner"] == u
         started = sorted(clients[u].get(f"/offload/jobs/{ids[u]}").json()["started_at"] for u in users)
@@ -86,9 +96,10 @@ def test_flask_admin_scraper_live_progress_over_sse(example):
 
 def test_fastapi_media_job_polled_with_backoff(example):
     base = example("media_fastapi", queue="media")
-    with httpx.Client(base_url=base, timeout=10, headers={"X-User": "mia"}) as mia, httpx.Client(
-        base_url=base, timeout=10, headers={"X-User": "noah"}
-    ) as noah:
+    with (
+        httpx.Client(base_url=base, timeout=10, headers={"X-User": "mia"}) as mia,
+        httpx.Client(base_url=base, timeout=10, headers={"X-User": "noah"}) as noah,
+    ):
         assert httpx.get(f"{base}/offload/jobs").status_code == 401
         r = mia.post("/offload/jobs", json={"task": "generate_video", "args": ["a cat"], "kwargs": {"frames": 10}})
         assert r.status_code == 202, r.text

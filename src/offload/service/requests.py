@@ -57,16 +57,8 @@ class SubmitRequest:
         task = body.get("task")
         if not isinstance(task, str) or not task:
             raise InvalidField("task", f"must be a non-empty string, got {task!r:.80}")
-        args = body.get("args", [])
-        if args is None:
-            args = []
-        if not isinstance(args, list):
-            raise InvalidField("args", f"must be a JSON array, got {type(args).__name__}")
-        kwargs = body.get("kwargs", {})
-        if kwargs is None:
-            kwargs = {}
-        if not isinstance(kwargs, dict):
-            raise InvalidField("kwargs", f"must be a JSON object, got {type(kwargs).__name__}")
+        args = _typed(body, "args", list, "a JSON array")
+        kwargs = _typed(body, "kwargs", dict, "a JSON object")
         options = {k: body[k] for k in SUBMIT_FIELDS[3:] if body.get(k) is not None}
         for name in ("delay", "timeout"):
             if name in options:
@@ -77,6 +69,15 @@ class SubmitRequest:
             if name in options and not isinstance(options[name], str):
                 raise InvalidField(name, f"must be a string, got {options[name]!r:.80}")
         return cls(task, args, kwargs, options)
+
+
+def _typed(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
+    value = body.get(name)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise InvalidField(name, f"must be {what}, got {type(value).__name__}")
+    return value
 
 
 MAX_SECONDS = 100 * 366 * 86400.0  # a delay or timeout beyond a century is a mistake

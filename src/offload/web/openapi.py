@@ -91,6 +91,7 @@ JOB = {
     },
 }
 
+
 def _submit(tasks: list[str]) -> dict[str, Any]:
     task: dict[str, Any] = {"type": "string", "minLength": 1}
     if tasks:
@@ -110,7 +111,10 @@ SUBMIT: dict[str, Any] = {
         "priority": {"type": "integer"},
         "delay": {"type": "number", "minimum": 0, "maximum": 3162240000, "description": "seconds from now"},
         "run_at": {
-            "oneOf": [{"type": "string", "format": "date-time"}, {"type": "number", "minimum": 0, "maximum": 253402300799}],
+            "oneOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "number", "minimum": 0, "maximum": 253402300799},
+            ],
             "description": "ISO 8601 (UTC when no offset is given) or POSIX seconds",
         },
         "max_attempts": {"type": "integer", "minimum": 1},
