@@ -21,11 +21,15 @@ OffloadError
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
     "BackendError",
     "BackendUnavailable",
     "ConfigurationError",
     "EnqueueError",
     "InvalidArguments",
+    "InvalidField",
+    "InvalidRequest",
     "InvalidTransition",
     "JobCancelled",
     "JobFailed",
@@ -102,6 +106,27 @@ class BackendUnavailable(BackendError):
     """The store can't be reached or is busy; the same call may succeed later."""
 
     retryable = True
+
+
+class AuthenticationFailed(OffloadError):
+    def __init__(self, reason: str = "a valid bearer token is required") -> None:
+        super().__init__(reason)
+
+
+class AccessDenied(OffloadError):
+    def __init__(self, action: str) -> None:
+        self.action = action
+        super().__init__(f"{action} needs an admin token")
+
+
+class InvalidRequest(OffloadError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {reason}")
+
+
+class InvalidField(InvalidRequest):
+    """A field of a request body that is missing, of the wrong type or out of range (422)."""
 
 
 class WaitTimeout(OffloadError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,7 +86,7 @@ def next_after(record: ScheduleRecord, after: float) -> float:
         return anchor + periods * record.interval
     assert record.cron is not None
     tz = ZoneInfo(record.timezone)
-    start = datetime.fromtimestamp(after, tz=timezone.utc).astimezone(tz)
+    start = datetime.fromtimestamp(after, tz=UTC).astimezone(tz)
     fire: datetime = croniter(record.cron, start).get_next(datetime)
     return fire.timestamp()
 

@@ -3,10 +3,10 @@ with authorization decided in one place. No HTTP types here."""
 
 from __future__ import annotations
 
-from .errors import AccessDenied, AuthenticationFailed, InvalidRequest
+from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest
 from .jobs import JobService, Page, Submitted
 from .principal import Principal
-from .requests import InvalidField, ListQuery, SubmitRequest, event_cursor, idempotency_key
+from .requests import ListQuery, SubmitRequest, event_cursor, idempotency_key
 from .tokens import TokenService, token_hash
 
 __all__ = [

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Event, WorkerInfo
-from ..errors import JobNotFound, OffloadError
+from ..errors import AccessDenied, InvalidRequest, JobNotFound, OffloadError
 from ..job import JobRecord, iso
-from .errors import AccessDenied, InvalidRequest
 from .principal import Principal
 from .requests import MAX_KEY, ListQuery, SubmitRequest
 

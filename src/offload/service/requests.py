@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import InvalidField, InvalidRequest
 from ..job import JobStatus
-from .errors import InvalidRequest
 
 MAX_PAGE = 500
 MAX_KEY = 200
@@ -31,11 +31,6 @@ SUBMIT_FIELDS = (
     "timeout",
     "unique_key",
 )
-
-
-class InvalidField(InvalidRequest):
-    """A submitted job body of the wrong shape (answered 422, like arguments that
-    don't bind)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..backends.base import TokenRecord
-from .errors import AuthenticationFailed, InvalidRequest
+from ..errors import AuthenticationFailed, InvalidRequest
 from .principal import Principal
 from .requests import MAX_KEY
 
