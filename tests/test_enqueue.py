@@ -184,3 +184,10 @@ def test_duplicate_task_name(app: offload.App) -> None:
 def test_bad_task_options(app: offload.App) -> None:
     with pytest.raises(errors.ConfigurationError, match="retries"):
         app.task(retries=-1)
+
+
+@pytest.mark.parametrize("options", [{"_delay": float("inf")}, {"_delay": float("nan")}, {"_run_at": 1e15}])
+def test_times_past_the_year_9999_are_refused(app: offload.App, options: dict) -> None:
+    with pytest.raises(errors.InvalidArguments):
+        app.enqueue("plain", 1, **options)
+    assert_nothing_stored(app)

@@ -268,16 +268,21 @@ def _max_attempts(task: str, opts: TaskOptions, retries: int | None, max_attempt
     return max_attempts
 
 
+MAX_TIMESTAMP = 253402300799.0  # 9999-12-31T23:59:59Z: later times can't be shown as dates
+
+
 def _run_at(task: str, delay: float | None, run_at: datetime | float | None) -> float | None:
     if delay is not None and run_at is not None:
         raise InvalidArguments(task, "give _delay or _run_at, not both")
+    when: float | None = None
     if delay is not None:
-        seconds = _positive(task, "delay", delay, allow_zero=True)
-        return time.time() + (seconds or 0.0)
-    if isinstance(run_at, datetime):
+        when = time.time() + (_positive(task, "delay", delay, allow_zero=True) or 0.0)
+    elif isinstance(run_at, datetime):
         if run_at.tzinfo is None:
             raise InvalidArguments(task, f"_run_at must be timezone-aware, got naive {run_at.isoformat()}")
-        return run_at.timestamp()
-    if run_at is not None:
-        return _positive(task, "run_at", run_at)
-    return None
+        when = run_at.timestamp()
+    elif run_at is not None:
+        when = _positive(task, "run_at", run_at)
+    if when is not None and not when <= MAX_TIMESTAMP:  # also refuses NaN and infinity
+        raise InvalidArguments(task, "_run_at / _delay must end before the year 10000")
+    return when

@@ -67,7 +67,7 @@ def test_concurrent_claims_never_hand_out_a_job_twice(postgres_url: str) -> None
         backend.close()
 
 
-def test_claim_is_one_statement_per_queue_and_honours_order(postgres_backend: PostgresBackend) -> None:
+def test_claim_order_queues_priority_and_run_at(postgres_backend: PostgresBackend) -> None:
     now = 1_000_000.0
     low = new_job("a", priority=0)
     high = new_job("a", priority=9)
@@ -143,3 +143,20 @@ def test_heartbeat_racing_recovery_keeps_the_job(postgres_backend: PostgresBacke
     assert held.held == {job.id}
     assert postgres_backend.job_recover(now=now + 6) == []
     assert [r.id for r in postgres_backend.job_recover(now=now + 10)] == [job.id]
+
+
+def test_cancel_request_is_honoured_by_release_and_recovery(postgres_backend: PostgresBackend) -> None:
+    now = 5_000_000.0
+    released, lost = new_job(max_attempts=3), new_job(max_attempts=3)
+    postgres_backend.job_insert_many([released, lost], now=now)
+    a, b = postgres_backend.job_claim(queues=["default"], limit=2, worker_id="w", lease_s=5, now=now)
+    for job in (a, b):
+        postgres_backend.job_cancel(job.id, now=now + 1)
+    assert postgres_backend.job_release([Lease(a.id, a.lease_token or "")], now=now + 2) == {a.id}
+    (recovered,) = postgres_backend.job_recover(now=now + 10)
+    assert recovered.id == b.id
+    for job_id in (a.id, b.id):
+        record = postgres_backend.job_get(job_id)
+        assert record is not None
+        assert (record.status, record.error, record.attempts) == (JobStatus.CANCELLED, "cancelled on request", 1)
+    assert postgres_backend.job_claim(queues=["default"], limit=2, worker_id="w", lease_s=5, now=now + 11) == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.support.postgres import PostgresCluster, new_job
 
+from offload.backends.base import Outcome
 from offload.backends.postgres import PostgresBackend
 from offload.errors import BackendUnavailable
 from offload.job import JobStatus
@@ -32,7 +33,8 @@ def server(postgres_server: PostgresCluster) -> Iterator[PostgresCluster]:
     try:
         yield postgres_server
     finally:
-        postgres_server.start()
+        if postgres_server.external_url is None:
+            postgres_server.start()
 
 
 def _works(backend: PostgresBackend) -> bool:
@@ -99,8 +101,6 @@ def test_claim_loop_survives_restart_mid_drain(server: PostgresCluster, postgres
             restarted = True
         try:
             batch = postgres_backend.job_claim(queues=["default"], limit=10, worker_id="w", lease_s=60)
-            from offload.backends.base import Outcome
-
             written = postgres_backend.job_finish(
                 [Outcome(j.id, j.lease_token or "", JobStatus.COMPLETED, result_json="null") for j in batch]
             )

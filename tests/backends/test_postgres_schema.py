@@ -11,7 +11,7 @@ import pytest
 from tests.support.postgres import new_job
 
 from offload.backends import open_backend
-from offload.backends.base import Outcome, PruneRule
+from offload.backends.base import JobFilter, Outcome, PruneRule
 from offload.backends.postgres import PostgresBackend
 from offload.backends.postgres.schema import MIGRATIONS
 from offload.errors import BackendError, BackendUnavailable, ConfigurationError
@@ -141,11 +141,5 @@ def test_prune_in_bounded_batches(postgres_backend: PostgresBackend) -> None:
     assert postgres_backend.job_prune([rule], batch=2) == 5  # task a, finished before now + 10
     rule = PruneRule(JobStatus.COMPLETED, before=0, keep=10)
     assert postgres_backend.job_prune([rule], batch=4) == 30
-    left = sorted(r.completed_at or 0 for r in postgres_backend.job_list(_all_filter()))
+    left = sorted(r.completed_at or 0 for r in postgres_backend.job_list(JobFilter(limit=1000)))
     assert len(left) == 10 and left[0] == now + 35  # the newest ten
-
-
-def _all_filter() -> Any:
-    from offload.backends.base import JobFilter
-
-    return JobFilter(limit=1000)

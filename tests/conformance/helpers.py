@@ -78,9 +78,7 @@ def lease_of(record: JobRecord) -> Lease:
     return Lease(record.id, record.lease_token)
 
 
-def running_job(
-    backend: Backend, *, now: float = T0, lease_s: float = LEASE_S, **overrides: Any
-) -> JobRecord:
+def running_job(backend: Backend, *, now: float = T0, lease_s: float = LEASE_S, **overrides: Any) -> JobRecord:
     """Insert a job into a queue of its own and claim it; return the claimed record."""
     overrides.setdefault("queue", fresh_queue())
     job_id = insert_one(backend, now=now, **overrides)
@@ -97,9 +95,7 @@ def finish(backend: Backend, record: JobRecord, status: JobStatus, *, now: float
     return backend.job_finish([outcome(record, status, **kw)], now=now)
 
 
-def job_in(
-    backend: Backend, status: JobStatus, *, now: float = T0, **overrides: Any
-) -> tuple[JobRecord, str | None]:
+def job_in(backend: Backend, status: JobStatus, *, now: float = T0, **overrides: Any) -> tuple[JobRecord, str | None]:
     """A job brought to ``status`` through the protocol, and the last lease token it had.
 
     Scheduled and retrying jobs are due at ``now + FAR``. Each job gets a queue of its own

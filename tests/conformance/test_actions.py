@@ -55,13 +55,39 @@ def test_a_worker_may_complete_a_job_despite_a_cancel_request(backend: Backend) 
     assert get(backend, r.id).status == JobStatus.COMPLETED
 
 
-def test_cancel_request_is_not_carried_into_the_next_run(backend: Backend) -> None:
+def test_release_honours_a_cancel_request(backend: Backend) -> None:
+    """A job somebody asked to cancel is not put back on release: it is cancelled."""
     r = running_job(backend, max_attempts=2)
     backend.job_cancel(r.id, now=T0 + 1)
-    backend.job_release([lease_of(r)], now=T0 + 2)
-    [again] = claim(backend, [r.queue], now=T0 + 3)
+    assert backend.job_release([lease_of(r)], now=T0 + 2) == {r.id}
+    after = get(backend, r.id)
+    assert after.status == JobStatus.CANCELLED
+    assert after.completed_at == pytest.approx(T0 + 2, abs=1e-3)
+    assert after.lease_token is None
+    assert claim(backend, [r.queue], now=T0 + 3) == []
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2])
+def test_recover_honours_a_cancel_request(backend: Backend, max_attempts: int) -> None:
+    r = running_job(backend, lease_s=10, max_attempts=max_attempts)
+    backend.job_cancel(r.id, now=T0 + 1)
+    [rec] = backend.job_recover(now=T0 + 11)
+    assert (rec.id, rec.status) == (r.id, JobStatus.CANCELLED)
+    after = get(backend, r.id)
+    assert after.status == JobStatus.CANCELLED
+    assert after.completed_at is not None
+    assert after.lease_token is None
+    assert claim(backend, [r.queue], now=T0 + 12) == []
+
+
+def test_cancel_request_is_not_carried_into_a_retried_run(backend: Backend) -> None:
+    r = running_job(backend, max_attempts=2)
+    backend.job_cancel(r.id, now=T0 + 1)
+    finish(backend, r, JobStatus.CANCELLED, now=T0 + 2)
+    backend.job_retry(r.id, now=T0 + 3)
+    [again] = claim(backend, [r.queue], now=T0 + 4)
     assert again.cancel_requested is False
-    assert backend.job_heartbeat([lease_of(again)], lease_s=LEASE_S, now=T0 + 4).cancel_requested == frozenset()
+    assert backend.job_heartbeat([lease_of(again)], lease_s=LEASE_S, now=T0 + 5).cancel_requested == frozenset()
 
 
 @pytest.mark.parametrize("status", sorted(TERMINAL))
@@ -161,4 +187,3 @@ def test_delete_a_missing_job(backend: Backend) -> None:
     with pytest.raises(JobNotFound) as info:
         backend.job_delete(missing)
     assert info.value.job_id == missing
-

@@ -213,9 +213,7 @@ def test_attempts_count_every_claim(backend: Backend) -> None:
     assert get(backend, job_id).attempts == 3
 
 
-@pytest.mark.parametrize(
-    "status", [JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED]
-)
+@pytest.mark.parametrize("status", [JobStatus.RUNNING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED])
 def test_jobs_that_are_not_waiting_are_never_claimed(backend: Backend, status: JobStatus) -> None:
     job, _ = job_in(backend, status, queue="default")
     assert claim(backend, now=T0 + FAR * 10, lease_s=LEASE_S) == []

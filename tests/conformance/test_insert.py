@@ -101,7 +101,7 @@ def test_run_at_in_the_future_is_scheduled(backend: Backend) -> None:
 def test_batch_is_all_or_none(backend: Backend) -> None:
     good = make_jobs(3)
     bad = make_job(task=None)  # violates the store's constraints: the whole batch must fail
-    with pytest.raises(Exception):  # noqa: B017 - which error is checked in the next test
+    with pytest.raises(Exception):  # noqa: B017 - which error it is, is the next test's concern
         backend.job_insert_many([*good, bad], now=T0)
     assert all(backend.job_get(j.id) is None for j in good)
     assert backend.job_list(JobFilter()) == []
@@ -199,6 +199,46 @@ def test_retry_while_another_job_holds_the_key(backend: Backend) -> None:
     ]
     assert len(live) == 1, live
     assert new in live or old.id in live
+
+
+# -- idempotency keys --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("holder_status", list(JobStatus))
+def test_idempotency_key_held_by_any_stored_job(backend: Backend, holder_status: JobStatus) -> None:
+    holder, _ = job_in(backend, holder_status, idempotency_key="idem-1")
+    again = make_job(idempotency_key="idem-1")
+    [result] = backend.job_insert_many([again], now=T0 + 1)
+    assert (result.id, result.created) == (holder.id, False)
+    assert backend.job_get(again.id) is None
+
+
+def test_idempotency_key_twice_in_one_batch(backend: Backend) -> None:
+    a, b = make_job(idempotency_key="i"), make_job(idempotency_key="i")
+    result = backend.job_insert_many([a, b], now=T0)
+    assert [(r.id, r.created) for r in result] == [(a.id, True), (a.id, False)]
+
+
+def test_idempotency_key_holder_named_before_unique_key_holder(backend: Backend) -> None:
+    unique_holder = insert_one(backend, unique_key="u")
+    idem_holder, _ = job_in(backend, JobStatus.COMPLETED, idempotency_key="i")
+    [result] = backend.job_insert_many([make_job(unique_key="u", idempotency_key="i")], now=T0 + 1)
+    assert (result.id, result.created) == (idem_holder.id, False)
+    assert unique_holder != idem_holder.id
+
+
+def test_idempotency_key_free_but_unique_key_held(backend: Backend) -> None:
+    holder = insert_one(backend, unique_key="u")
+    job = make_job(unique_key="u", idempotency_key="fresh")
+    [result] = backend.job_insert_many([job], now=T0 + 1)
+    assert (result.id, result.created) == (holder, False)
+    assert backend.job_get(job.id) is None
+
+
+def test_idempotency_key_round_trips_through_other_keys(backend: Backend) -> None:
+    a, b = make_job(idempotency_key="a"), make_job(idempotency_key="b")
+    result = backend.job_insert_many([a, b], now=T0)
+    assert [r.created for r in result] == [True, True]
 
 
 # -- the caller's transaction ------------------------------------------------------------

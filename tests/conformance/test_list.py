@@ -9,7 +9,6 @@ from offload.job import JobStatus, new_job_id
 
 from .helpers import T0, claim, get, insert, job_in, make_job, make_jobs
 
-
 # Claimed states first, so that each claim in one shared queue takes the job just made.
 IN_ONE_QUEUE = [
     JobStatus.RUNNING,
@@ -92,7 +91,7 @@ def test_filters_combine_with_status_and_cursor(backend: Backend) -> None:
 
 
 def test_list_returns_full_records(backend: Backend) -> None:
-    job = make_job(args_json='[1, 2]', kwargs_json='{"a": 1}', owner="o", priority=3)
+    job = make_job(args_json="[1, 2]", kwargs_json='{"a": 1}', owner="o", priority=3)
     insert(backend, job)
     [listed] = backend.job_list(JobFilter())
     assert listed == get(backend, job.id)

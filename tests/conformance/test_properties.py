@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from offload.backends.base import Backend, Lease, NewJob, Outcome, PruneRule
 from offload.errors import InvalidTransition
@@ -101,8 +108,10 @@ class JobMachine(RuleBasedStateMachine):
         rerun = [j for j in running if len(j.tokens) > 1]
         if not stale:
             pool = running or self.held()
+        elif rerun and n % 2:
+            pool = rerun
         else:
-            pool = rerun if rerun and n % 2 else self.held()
+            pool = self.held()
         return pool[n % len(pool)]
 
     # -- rules ----------------------------------------------------------------------
@@ -144,9 +153,7 @@ class JobMachine(RuleBasedStateMachine):
         due = [j for j in self.live() if j.status in WAITING and j.run_at <= self.clock]
         due.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         expected = {j.id for j in due[:limit]}
-        got = self.store.job_claim(
-            queues=[self.queue], limit=limit, worker_id="w", lease_s=lease_s, now=self.clock
-        )
+        got = self.store.job_claim(queues=[self.queue], limit=limit, worker_id="w", lease_s=lease_s, now=self.clock)
         assert {r.id for r in got} == expected
         for r in got:
             j = self.jobs[r.id]
@@ -202,9 +209,13 @@ class JobMachine(RuleBasedStateMachine):
             assert written == set()
             return
         assert written == {j.id}
-        j.move(S.QUEUED)
-        j.attempts -= 1
         j.lease_expires = None
+        if j.cancel_requested:  # a cancel request is honoured, not put back
+            j.move(S.CANCELLED)
+            j.completed_at = self.clock
+        else:
+            j.move(S.QUEUED)
+            j.attempts -= 1
 
     @precondition(lambda self: self.live())
     @rule(n=PICK, action=st.sampled_from(["cancel", "retry", "delete"]))
@@ -225,6 +236,7 @@ class JobMachine(RuleBasedStateMachine):
             j.attempts = 0
             j.run_at = self.clock
             j.completed_at = None
+            j.cancel_requested = False
         elif j.status == S.RUNNING:
             j.cancel_requested = True
         else:
@@ -235,8 +247,10 @@ class JobMachine(RuleBasedStateMachine):
         if action == "delete":
             self.store.job_delete(j.id)
             return
-        record = self.store.job_cancel(j.id, now=self.clock) if action == "cancel" else self.store.job_retry(
-            j.id, now=self.clock
+        record = (
+            self.store.job_cancel(j.id, now=self.clock)
+            if action == "cancel"
+            else self.store.job_retry(j.id, now=self.clock)
         )
         if action == "retry":
             assert (record.status, record.attempts, record.error) == (S.QUEUED, 0, None)
@@ -249,15 +263,19 @@ class JobMachine(RuleBasedStateMachine):
     def recover(self, dt: int) -> None:
         self.clock += dt
         expired = {
-            j.id for j in self.live() if j.status == S.RUNNING and j.lease_expires is not None
-            and j.lease_expires < self.clock
+            j.id
+            for j in self.live()
+            if j.status == S.RUNNING and j.lease_expires is not None and j.lease_expires < self.clock
         }
         got = [r for r in self.store.job_recover(now=self.clock) if r.id in self.jobs]
         assert {r.id for r in got} == expired
         for r in got:
             j = self.jobs[r.id]
             j.lease_expires = None
-            if j.attempts < j.max_attempts:
+            if j.cancel_requested:
+                j.move(S.CANCELLED)
+                j.completed_at = self.clock
+            elif j.attempts < j.max_attempts:
                 j.move(S.QUEUED)
                 j.run_at = self.clock
             else:
@@ -270,8 +288,7 @@ class JobMachine(RuleBasedStateMachine):
     def prune(self, age: int) -> None:
         before = self.clock - age
         doomed = {
-            j.id for j in self.live() if j.status in TERMINAL and j.completed_at is not None
-            and j.completed_at < before
+            j.id for j in self.live() if j.status in TERMINAL and j.completed_at is not None and j.completed_at < before
         }
         self.store.job_prune([PruneRule(status=s, before=before) for s in TERMINAL], batch=2)
         self.gone |= doomed

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from offload.backends.base import Backend, WorkerInfo
-
 from offload.job import JobStatus
 
 from .helpers import FAR, T0, claim, get, insert_one, job_in, lease_of, make_job

@@ -69,8 +69,14 @@ def test_poison_pill_fails_after_exactly_max_attempts(backend: Backend) -> None:
 
 @pytest.mark.parametrize(
     "status",
-    [JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.COMPLETED, JobStatus.FAILED,
-     JobStatus.CANCELLED],
+    [
+        JobStatus.SCHEDULED,
+        JobStatus.QUEUED,
+        JobStatus.RETRYING,
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.CANCELLED,
+    ],
 )
 def test_only_running_jobs_are_recovered(backend: Backend, status: JobStatus) -> None:
     job, _ = job_in(backend, status)

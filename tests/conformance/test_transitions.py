@@ -39,6 +39,8 @@ EXPECTED: dict[str, dict[JobStatus, Effect]] = {
     "release": only({S.RUNNING}, S.QUEUED),
     "recover": only({S.RUNNING}, S.QUEUED),
     "recover_last_attempt": only({S.RUNNING}, S.FAILED),
+    "release_cancel_requested": only({S.RUNNING}, S.CANCELLED),
+    "recover_cancel_requested": only({S.RUNNING}, S.CANCELLED),
     "cancel": {**only(WAITING, S.CANCELLED), S.RUNNING: SAME},
     "retry": only({S.FAILED, S.CANCELLED}, S.QUEUED),
     "delete": only(TERMINAL, DELETED),
@@ -105,6 +107,8 @@ ACTIONS: dict[str, Action] = {
     "release": _release,
     "recover": _recover,
     "recover_last_attempt": _recover,
+    "release_cancel_requested": _release,
+    "recover_cancel_requested": _recover,
     "cancel": _user("cancel"),
     "retry": _user("retry"),
     "delete": _user("delete"),
@@ -119,6 +123,8 @@ CASES = [(action, src) for action in EXPECTED for src in JobStatus]
 def test_action_from_state(backend: Backend, action: str, src: JobStatus) -> None:
     max_attempts = 1 if action == "recover_last_attempt" else 2
     job, last_token = job_in(backend, src, max_attempts=max_attempts)
+    if action.endswith("_cancel_requested") and src == S.RUNNING:
+        backend.job_cancel(job.id, now=T0 + 1)
     history = status_history(backend, job.id)
     assert history and history[-1] == src
 

@@ -22,6 +22,7 @@ Fixtures (load with ``pytest_plugins = ["tests.support.postgres"]``):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import pwd
@@ -30,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -59,6 +61,13 @@ def find_bin_dir() -> Path:
     if found:
         return Path(found).parent
     raise RuntimeError("PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and $PATH)")
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: if the test process dies (killed by a
+    timeout, say), the server gets SIGQUIT (immediate shutdown) instead of living on."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGQUIT)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -123,6 +132,7 @@ class PostgresCluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                 **self._as_user,
             )
         finally:

@@ -266,8 +266,9 @@ class Backend(Protocol):
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         """Take back running jobs whose lease expired: queued when attempts are left,
-        else failed with "worker lost"; cancelled when a cancel was requested. Each expired job is recovered exactly once even
-        when many workers call this at the same time."""
+        else failed with "worker lost"; cancelled when a cancel was requested. Each
+        expired job is recovered exactly once even when many workers call this at the
+        same time."""
 
     def job_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
         """Waiting jobs: cancelled at once. Running jobs: cancel_requested is set and the
@@ -293,6 +294,9 @@ class Backend(Protocol):
 
     def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
         """Events with seq > after, oldest first."""
+
+    def event_last_seq(self) -> int:
+        """The seq of the newest event, 0 when there is none."""
 
     def event_prune(self, *, before: float) -> int: ...
 

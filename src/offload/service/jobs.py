@@ -151,22 +151,8 @@ class JobService:
         return [e for e in batch if principal.may_see_event(e)], last
 
     def latest_seq(self) -> int:
-        """The newest event's seq (0 when there is none), found by a galloping search
-        over ``event_list`` so that it costs a few indexed reads however long the
-        table is."""
-        lo, step = 0, 1024
-        while self.backend.event_list(after=lo + step, limit=1):
-            lo += step
-            step *= 4
-        hi = lo + step  # no event after hi; events may exist after lo
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if self.backend.event_list(after=mid, limit=1):
-                lo = mid
-            else:
-                hi = mid
-        found = self.backend.event_list(after=lo, limit=1)
-        return found[0].seq if found else lo
+        """The newest event's seq (0 when there is none)."""
+        return self.backend.event_last_seq()
 
     def snapshot(self, principal: Principal, job_id: str, seen: int) -> tuple[JobRecord, int]:
         """The job as it stands, and the seq of the newest event it reflects, so that a

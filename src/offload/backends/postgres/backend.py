@@ -259,7 +259,7 @@ class PostgresBackend(CatalogMixin):
         params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases], "now": now}
         with self.db.transaction() as cur:
             rows = cur.execute(self.q.JOB_RELEASE, params).fetchall()
-            self._notify(cur, {r[1] for r in rows})
+            self._notify(cur, {r[1] for r in rows if r[2] == JobStatus.QUEUED})
         return {r[0] for r in rows}
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:

@@ -152,18 +152,24 @@ WITH {t}, u AS (
 SELECT id, task, status, duration FROM u
 """
 
-# Graceful shutdown: back to queued at once, and the attempt does not count.
+# Graceful shutdown: back to queued at once, and the attempt does not count. A job
+# somebody asked to cancel is not put back: the request is honoured now.
 JOB_RELEASE = """
 WITH {t}
 UPDATE {s}.jobs AS j
-SET status = 'queued', attempts = greatest(j.attempts - 1, 0),
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL
+SET status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    attempts = CASE WHEN j.cancel_requested THEN j.attempts ELSE greatest(j.attempts - 1, 0) END,
+    error = CASE WHEN j.cancel_requested THEN 'cancelled on request' ELSE j.error END,
+    completed_at = CASE WHEN j.cancel_requested THEN t.now END,
+    started_at = CASE WHEN j.cancel_requested THEN j.started_at END,
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token), t
 WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
-RETURNING j.id, j.queue
+RETURNING j.id, j.queue, j.status
 """
 
-# The statement itself decides which expired jobs it takes: rows another recoverer
+# A job whose cancel was requested ends cancelled instead. The statement itself decides
+# which expired jobs it takes: rows another recoverer
 # holds are skipped, rows it has already changed fail the re-check, so each expired
 # job is recovered once however many workers run this at the same moment. A heartbeat
 # that lands first moves lease_expires_at and the re-check lets the job be.
@@ -177,11 +183,13 @@ expired AS MATERIALIZED (
     FOR UPDATE OF jobs SKIP LOCKED
 )
 UPDATE {s}.jobs AS j
-SET status = CASE WHEN j.attempts < j.max_attempts THEN 'queued' ELSE 'failed' END,
-    error = 'worker lost: its lease expired (worker ' || coalesce(j.worker_id, '?')
-            || ' stopped heartbeating)',
-    completed_at = CASE WHEN j.attempts < j.max_attempts THEN NULL ELSE t.now END,
-    run_at = CASE WHEN j.attempts < j.max_attempts THEN t.now ELSE j.run_at END,
+SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
+                  WHEN j.attempts < j.max_attempts THEN 'queued' ELSE 'failed' END,
+    error = CASE WHEN j.cancel_requested THEN 'cancelled on request'
+                 ELSE 'worker lost: its lease expired (worker ' || coalesce(j.worker_id, '?')
+                      || ' stopped heartbeating)' END,
+    completed_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN NULL ELSE t.now END,
+    run_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN t.now ELSE j.run_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 FROM expired, t
 WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < t.now

@@ -40,10 +40,12 @@ def _now(now: float | None) -> float:
 class SQLiteBackend:
     """Jobs in one SQLite file; any number of processes on one machine may share it."""
 
-    def __init__(self, url: str, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
         self.path, options = parse_url(url)
-        self.db = Connections(self.path, busy_timeout_s=busy_timeout_s, synchronous=options["synchronous"])
+        self.db = Connections(
+            self.path, busy_timeout_s=float(options["busy_timeout"]), synchronous=options["synchronous"]
+        )
         self.bells = BellBoard(self.path)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -234,11 +236,9 @@ class SQLiteBackend:
             if status in WAITING:
                 c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": _now(now)})
             elif status == JobStatus.RUNNING:
-                c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id})
-                c.execute(
-                    q.EVENT_INSERT,
-                    {"job_id": job_id, "type": "cancel_requested", "data": "{}", "at": _now(now), "owner": None},
-                )
+                owner = c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id}).fetchone()[0]
+                event = {"job_id": job_id, "type": "cancel_requested", "data": "{}", "at": _now(now), "owner": owner}
+                c.execute(q.EVENT_INSERT, event)
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
@@ -264,6 +264,8 @@ class SQLiteBackend:
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
         deleted = 0
         for rule in rules:
+            if rule.status not in TERMINAL:
+                continue  # only finished jobs are ever pruned
             for sql, params in writes.prune_statements(rule, batch):
                 while True:
                     with self.db.write() as c:
@@ -290,6 +292,11 @@ class SQLiteBackend:
         with self.db.errors():
             found = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
         return [Event(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5]) for r in found]
+
+    def event_last_seq(self) -> int:
+        with self.db.errors():
+            seq: int = self.db.get().execute(q.EVENT_LAST_SEQ).fetchone()[0]
+        return seq
 
     def event_prune(self, *, before: float) -> int:
         with self.db.write() as c:

@@ -17,7 +17,9 @@ AUTOCHECKPOINT_PAGES = 10_000
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
-    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``?synchronous=full``."""
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db``; options ``?synchronous=full``
+    (an fsync per commit) and ``?busy_timeout=5`` (seconds a write waits for the lock
+    before the store counts as unavailable; 30 by default)."""
     if not url.startswith("sqlite:///"):
         raise ConfigurationError(f"SQLite URL must look like sqlite:///path/to/file.db, got {url!r}")
     rest = url[len("sqlite:///") :]
@@ -29,6 +31,10 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
     if sync not in _SYNC_MODES:
         raise ConfigurationError(f"synchronous={sync!r} in {url!r}: use one of {sorted(_SYNC_MODES)}")
     options["synchronous"] = sync
+    try:
+        options["busy_timeout"] = str(float(options.get("busy_timeout", "30")))
+    except ValueError:
+        raise ConfigurationError(f"busy_timeout in {url!r} must be a number of seconds") from None
     return path, options
 
 

@@ -70,6 +70,8 @@ WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id, owner
 """
 
+JOB_HELD = "SELECT owner FROM jobs WHERE id = :id AND lease_token = :token AND status = 'running'"
+
 JOB_FINISH = """
 UPDATE jobs
 SET status = :status, result = :result, error = :error, traceback = :traceback,
@@ -122,7 +124,7 @@ WHERE id = :id AND status IN ('scheduled', 'queued', 'retrying')
 """
 
 JOB_CANCEL_RUNNING = """
-UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running'
+UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running' RETURNING owner
 """
 
 JOB_RETRY = """
@@ -146,6 +148,8 @@ INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data
 EVENT_LIST = "SELECT seq, job_id, type, data, at, owner FROM events WHERE seq > :after"
 
 EVENT_PRUNE = "DELETE FROM events WHERE at < :before"
+
+EVENT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
 
 # -- queues and workers -----------------------------------------------------------------
 

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
-from ...job import JobRecord
+from ...job import TERMINAL, JobRecord, JobStatus
 from ..base import Outcome, Progress, PruneRule
 from . import queries as q
 from .rows import progress_params, record
+
+
+RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
 
 def claim(
@@ -38,6 +41,8 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
     written: set[str] = set()
     stats = StatsBatch(now)
     for o in outcomes:
+        if o.status not in RUN_ENDINGS:
+            continue  # not a way for a run to end: refused like a stale lease
         params = {
             "id": o.job_id,
             "token": o.token,
@@ -49,12 +54,15 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
             "now": now,
             **progress_params(o.progress),
         }
+        if o.progress is not None:  # the final progress goes out before the final status
+            held = c.execute(q.JOB_HELD, {"id": o.job_id, "token": o.token}).fetchone()
+            if held is None:
+                continue
+            progress_events(c, o.progress, held[0], now)
         row = c.execute(q.JOB_FINISH, params).fetchone()
         if row is not None:
             written.add(row[0])
             stats.add(row[2], row[4], None if row[3] is None else now - row[3])
-            if o.progress is not None:
-                progress_events(c, o.progress, row[1], now)
     stats.write(c)
     return written
 
