@@ -122,10 +122,12 @@ def test_events_wait_for_older_open_transactions(postgres_backend: PostgresBacke
         late = new_job()
         postgres_backend.job_insert_many([late])  # a larger seq, committed
         assert postgres_backend.event_list(after=0) == []  # held back: early may still commit
+        assert postgres_backend.event_last_seq() == 0  # a stream starting now still gets both
         app.commit()
     events = postgres_backend.event_list(after=0)
     assert [e.job_id for e in events] == [early.id, late.id]
     assert events[0].seq < events[1].seq
+    assert postgres_backend.event_last_seq() == events[1].seq
 
 
 def test_prune_in_bounded_batches(postgres_backend: PostgresBackend) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest
 from .jobs import JobService, Page, Submitted
+from .monitoring import MonitoringService
 from .principal import Principal
 from .requests import ListQuery, SubmitRequest, event_cursor, idempotency_key
+from .schedules import ScheduleNotFound, ScheduleRequest, ScheduleService
 from .tokens import TokenService, token_hash
 
 __all__ = [
@@ -16,8 +18,12 @@ __all__ = [
     "InvalidRequest",
     "JobService",
     "ListQuery",
+    "MonitoringService",
     "Page",
     "Principal",
+    "ScheduleNotFound",
+    "ScheduleRequest",
+    "ScheduleService",
     "SubmitRequest",
     "Submitted",
     "TokenService",

@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..app import App
 from ..errors import OffloadError
-from . import api
+from . import api, monitoring
 from .config import WebConfig
 from .errors import HTTP_CODES, describe, error_body
 from .limits import BodyLimit
@@ -50,6 +50,16 @@ def routes() -> list[Any]:
         Route("/api/queues/{name}/pause", api.pause_queue, methods=["POST"]),
         Route("/api/queues/{name}/resume", api.resume_queue, methods=["POST"]),
         Route("/api/workers", api.list_workers, methods=["GET"]),
+        Route("/api/schedules", monitoring.list_schedules, methods=["GET"]),
+        Route("/api/schedules", monitoring.create_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}", monitoring.get_schedule, methods=["GET"]),
+        Route("/api/schedules/{schedule_id}", monitoring.delete_schedule, methods=["DELETE"]),
+        Route("/api/schedules/{schedule_id}/pause", monitoring.pause_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/resume", monitoring.resume_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/run", monitoring.run_schedule, methods=["POST"]),
+        Route("/api/stats/tasks", monitoring.task_stats, methods=["GET"]),
+        Route("/api/stats/tasks/{task}/history", monitoring.task_history, methods=["GET"]),
+        Route("/api/failures", monitoring.failures, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -424,6 +424,8 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
 
 def openapi_document(tasks: list[str] | None = None) -> dict[str, Any]:
     """The document; ``tasks``: the registered task names (``task`` is one of them)."""
+    from . import openapi_monitoring  # it builds on the helpers above
+
     return {
         "openapi": "3.0.3",
         "info": {
@@ -434,10 +436,10 @@ def openapi_document(tasks: list[str] | None = None) -> dict[str, Any]:
                 "WebSocket: /api/ws[?job_id=&last_event_id=&access_token=] sends the same JSON as the SSE data."
             ),
         },
-        "paths": _paths(tasks or []),
+        "paths": {**_paths(tasks or []), **openapi_monitoring.paths(tasks or [])},
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Job": JOB, "Error": ERROR, "Queue": QUEUE, "Worker": WORKER},
+            "schemas": {"Job": JOB, "Error": ERROR, "Queue": QUEUE, "Worker": WORKER, **openapi_monitoring.SCHEMAS},
         },
     }

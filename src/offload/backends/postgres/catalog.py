@@ -46,6 +46,11 @@ class CatalogMixin:
             rows = conn.execute(self.q.EVENT_LIST, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
         return [records.event(r) for r in rows]
 
+    def event_last_seq(self) -> int:
+        with self.db.connection() as conn:
+            row = conn.execute(self.q.EVENT_LAST_SEQ).fetchone()
+        return int(row[0]) if row else 0
+
     def event_prune(self, *, before: float) -> int:
         with self.db.connection() as conn:
             return conn.execute(self.q.EVENT_PRUNE, {"before": before}).rowcount

@@ -254,6 +254,17 @@ ORDER BY seq
 LIMIT %(limit)s
 """
 
+# The newest event a reader may be shown (the rule of EVENT_LIST), so that a stream
+# starting from it still gets the events of transactions that commit after it started.
+EVENT_LAST_SEQ = """
+SELECT coalesce((
+    SELECT seq FROM {s}.events
+    WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+       OR at < extract(epoch FROM clock_timestamp())::double precision - 5
+    ORDER BY seq DESC LIMIT 1
+), 0)
+"""
+
 EVENT_PRUNE = "DELETE FROM {s}.events WHERE at < %(before)s"
 
 # -- queues and workers -----------------------------------------------------------------
