@@ -388,12 +388,14 @@ def test_retention_prunes_without_any_cron(sqlite_url: str, workers: list) -> No
     def precious(n: int) -> int:
         return n
 
-    handles = [noop.enqueue(n) for n in range(6)] + [precious.enqueue(n) for n in range(4)]
+    for n in range(6):
+        noop.enqueue(n)
+    for n in range(4):
+        precious.enqueue(n)
     start(app, workers)
-    for h in handles:
-        h.wait(10) if h.created else None
+    wait_for(lambda: app.backend.stats_tasks() and sum(s.succeeded for s in app.backend.stats_tasks()) == 10)
     wait_for(lambda: len(app.list_jobs(task="noop", limit=100)) == 2, what="pruned to 2")
-    assert len(app.list_jobs(task="precious", limit=100)) == 4
+    assert [j.status for j in app.list_jobs(task="precious", limit=100)] == [JobStatus.COMPLETED] * 4
 
 
 def test_wait_timeout(app: offload.App) -> None:

@@ -40,3 +40,12 @@ def echo(job: JobContext, value: Any = None) -> Any:
 def parked(job: JobContext, n: int = 0) -> int:
     """In a queue no test worker serves: its jobs stay queued."""
     return n
+
+
+@app.task(retries=0)
+def tally(job: JobContext, ok: bool = True, pause: float = 0.0) -> bool:
+    """Counted by the monitoring tests (no other test runs it): succeeds or fails on demand."""
+    time.sleep(pause)
+    if not ok:
+        raise ValueError("tally told to fail")
+    return ok

@@ -69,7 +69,7 @@ def run_schedule(request: Request) -> Response:
     p = s.principal(request)
     handle = _schedules(s).run_now(p, request.path_params["schedule_id"])
     return Json(
-        {"job_id": handle.id, "status": handle.status()},
+        {"job_id": handle.id, "status": "queued"},  # as enqueued: a worker may already have it
         status_code=202,
         headers={"Location": f"/api/jobs/{handle.id}"},
     )

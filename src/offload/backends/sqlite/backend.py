@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
-from ...errors import ConfigurationError, InvalidTransition, JobNotFound
+from ...errors import BackendError, ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from ...schedule import ScheduleRecord
 from ..base import (
@@ -91,15 +91,15 @@ class SQLiteBackend:
         return result
 
     def _insert_one(self, c: sqlite3.Connection, job: NewJob, row: dict[str, Any]) -> Inserted:
-        if c.execute(q.JOB_INSERT, row).rowcount == 1:
+        if c.execute(q.JOB_INSERT_KEYED, row).rowcount == 1:
             return Inserted(job.id, True)
         holder = None
         if job.idempotency_key:
             holder = c.execute(q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
         if holder is None and job.unique_key:
             holder = c.execute(q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
-        if holder is None:  # only an id collision could get here
-            raise InvalidTransition(job.id, "new", "queued")
+        if holder is None:  # the conflict was on the id itself
+            raise BackendError(f"job id {job.id} is already taken")
         return Inserted(holder[0], False)
 
     # -- reads ----------------------------------------------------------------------------
@@ -236,9 +236,7 @@ class SQLiteBackend:
             if status in WAITING:
                 c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": _now(now)})
             elif status == JobStatus.RUNNING:
-                owner = c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id}).fetchone()[0]
-                event = {"job_id": job_id, "type": "cancel_requested", "data": "{}", "at": _now(now), "owner": owner}
-                c.execute(q.EVENT_INSERT, event)
+                c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id})  # the worker learns it at its heartbeat
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
@@ -249,6 +247,8 @@ class SQLiteBackend:
             status = self._status_of(c, job_id)
             if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
                 raise InvalidTransition(job_id, status, JobStatus.QUEUED)
+            if c.execute(q.JOB_KEY_TAKEN, {"id": job_id}).fetchone() is not None:
+                raise InvalidTransition(job_id, f"{status} (its unique_key is held by a live job)", JobStatus.QUEUED)
             c.execute(q.JOB_RETRY, {"id": job_id, "now": _now(now)})
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()

@@ -11,8 +11,16 @@ JOB_COLUMNS = (
 
 # -- enqueue ----------------------------------------------------------------------
 
-# A unique_key held by a live job makes the insert a no-op (jobs_unique index).
+# Plain insert: a batch without keys; an id that is taken fails the whole batch.
 JOB_INSERT = """
+INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
+                  timeout, backoff, unique_key, idempotency_key, created_at, run_at)
+VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
+        :timeout, :backoff, :unique_key, :idempotency_key, :now, :run_at)
+"""
+
+# An idempotency_key or a unique_key held by a live job makes the insert a no-op.
+JOB_INSERT_KEYED = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
                   timeout, backoff, unique_key, idempotency_key, created_at, run_at)
 VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
@@ -46,7 +54,7 @@ JOB_CLAIM = f"""
 UPDATE jobs
 SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
     lease_token = lower(hex(randomblob(8))), lease_expires_at = :expires,
-    started_at = :now, cancel_requested = 0
+    started_at = :now, cancel_requested = 0, changed_at = :now
 WHERE id IN (
     SELECT id FROM jobs
     WHERE queue = :queue AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= :now
@@ -80,7 +88,7 @@ SET status = :status, result = :result, error = :error, traceback = :traceback,
     progress_current = coalesce(:current, progress_current),
     progress_total = coalesce(:total, progress_total),
     message = coalesce(:message, message), messages = coalesce(:messages, messages),
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
 WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id, owner, task, started_at, status
 """
@@ -93,7 +101,7 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
     error = CASE WHEN cancel_requested THEN 'cancelled on request' ELSE error END,
     completed_at = CASE WHEN cancel_requested THEN :now END,
     started_at = CASE WHEN cancel_requested THEN started_at END,
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
 WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id
 """
@@ -109,7 +117,7 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled'
                       || ' stopped heartbeating)' END,
     completed_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN NULL ELSE :now END,
     run_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN :now ELSE run_at END,
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
 WHERE id IN (
     SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < :now LIMIT :limit
 )
@@ -119,19 +127,25 @@ RETURNING {JOB_COLUMNS}
 # -- actions from users -----------------------------------------------------------------
 
 JOB_CANCEL_WAITING = """
-UPDATE jobs SET status = 'cancelled', completed_at = :now
+UPDATE jobs SET status = 'cancelled', completed_at = :now, changed_at = :now
 WHERE id = :id AND status IN ('scheduled', 'queued', 'retrying')
 """
 
 JOB_CANCEL_RUNNING = """
-UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running' RETURNING owner
+UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running'
+"""
+
+JOB_KEY_TAKEN = """
+SELECT 1 FROM jobs AS other, jobs AS this
+WHERE this.id = :id AND this.unique_key IS NOT NULL AND other.unique_key = this.unique_key
+  AND other.id != this.id AND other.status IN ('scheduled', 'queued', 'retrying', 'running')
 """
 
 JOB_RETRY = """
 UPDATE jobs
 SET status = 'queued', attempts = 0, error = NULL, traceback = NULL, result = NULL,
     started_at = NULL, completed_at = NULL, run_at = :now, cancel_requested = 0,
-    progress_current = NULL, progress_total = NULL, message = NULL
+    progress_current = NULL, progress_total = NULL, message = NULL, changed_at = :now
 WHERE id = :id AND status IN ('failed', 'cancelled')
 """
 

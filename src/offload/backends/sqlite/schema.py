@@ -36,7 +36,8 @@ MIGRATIONS: list[str] = [
         worker_id        TEXT,
         lease_token      TEXT,
         lease_expires_at REAL,
-        cancel_requested INTEGER NOT NULL DEFAULT 0
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        changed_at       REAL                     -- the caller's `now` of the last status change
     );
     -- Only waiting jobs are in the claim index, so it stays small however many
     -- finished jobs the table keeps.
@@ -75,7 +76,7 @@ MIGRATIONS: list[str] = [
         INSERT INTO events (job_id, type, data, at, owner)
         VALUES (new.id, 'status',
                 json_object('status', new.status, 'attempts', new.attempts, 'error', new.error),
-                (julianday('now') - 2440587.5) * 86400.0, new.owner);
+                coalesce(new.changed_at, (julianday('now') - 2440587.5) * 86400.0), new.owner);
     END;
 
     CREATE TABLE queues (
