@@ -165,8 +165,9 @@ class TokenRecord:
 
 @dataclass(frozen=True, slots=True)
 class PruneRule:
-    """Delete jobs in ``status`` that ended before ``before``, and beyond the newest
-    ``keep`` of them. ``task`` None means every task not in ``exclude_tasks``."""
+    """Two limits on jobs in ``status`` (a final one; others are never pruned): delete
+    those that ended before ``before``, and also those beyond the newest ``keep``.
+    ``task`` None means every task not in ``exclude_tasks``."""
 
     status: JobStatus
     before: float
