@@ -131,7 +131,11 @@ SCHEDULE_ID = {
     "required": True,
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
-LIMIT: dict[str, Any] = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
+LIMIT: dict[str, Any] = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+}
 
 
 def _list_of(key: str, ref: str, description: str, **more: Any) -> dict[str, Any]:
