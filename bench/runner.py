@@ -29,7 +29,7 @@ from peers import SYSTEMS  # noqa: E402
 
 WORKLOADS = ["enqueue", "bulk", "drain", "latency", "progress", "io", "memory"]
 FULL = {"enqueue": 10_000, "bulk": 10_000, "drain": 10_000, "latency": 200,
-        "progress": 1_000, "io": 1_000, "memory": 10_000}
+        "progress": 1_000, "io": 1_000, "memory": 1_000}
 QUICK = {"enqueue": 200, "bulk": 200, "drain": 200, "latency": 20,
          "progress": 20, "io": 50, "memory": 200}
 ONCE = {"memory"}  # long idle window: one run is enough

@@ -147,6 +147,8 @@ def test_replacing_a_schedule_keeps_its_history(app: offload.App) -> None:
     [
         ({"cron": "61 * * * *"}, "invalid cron"),
         ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "unknown timezone"),
+        ({"cron": "* * * * *", "timezone": "Europe"}, "unknown timezone"),
+        ({"cron": "0 0 30 2 *"}, "never fires"),
         ({}, "exactly one of cron or interval"),
         ({"cron": "* * * * *", "interval": 5}, "exactly one of cron or interval"),
         ({"interval": 0.5}, "interval must be"),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from .errors import InvalidArguments
 
@@ -62,10 +62,15 @@ def validate(record: ScheduleRecord) -> ScheduleRecord:
         raise InvalidArguments(record.task, "a schedule needs exactly one of cron or interval")
     try:
         ZoneInfo(record.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         raise InvalidArguments(record.task, f"unknown timezone {record.timezone!r}") from None
-    if record.cron is not None and not croniter.is_valid(record.cron):
-        raise InvalidArguments(record.task, f"invalid cron expression {record.cron!r}")
+    if record.cron is not None:
+        if not croniter.is_valid(record.cron):
+            raise InvalidArguments(record.task, f"invalid cron expression {record.cron!r}")
+        try:
+            next_after(record, 0.0)
+        except CroniterBadDateError:
+            raise InvalidArguments(record.task, f"cron expression {record.cron!r} never fires") from None
     if record.interval is not None and (
         isinstance(record.interval, bool) or not isinstance(record.interval, int | float) or record.interval < 1
     ):

@@ -61,7 +61,8 @@ def task_history(app: App, task: str, limit: int = HISTORY) -> list[dict[str, An
     ]
 
 
-def recent_failures(app: App, hours: float = 24.0, limit: int = 100) -> list[dict[str, Any]]:
+def recent_failures(app: App, hours: float = 24.0, limit: int = 100, owner: str | None = None) -> list[dict[str, Any]]:
+    """Failed jobs that ended in the last ``hours`` (of one owner, when given)."""
     since = time.time() - hours * 3600
     return [
         {
@@ -73,5 +74,5 @@ def recent_failures(app: App, hours: float = 24.0, limit: int = 100) -> list[dic
             "failed_at": iso(r.completed_at),
             "owner": r.owner,
         }
-        for r in app.backend.job_failures(since=since, limit=max(1, min(limit, 1000)))
+        for r in app.backend.job_failures(since=since, limit=max(1, min(limit, 1000)), owner=owner)
     ]

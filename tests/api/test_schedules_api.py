@@ -32,6 +32,11 @@ SCHEDULE_KEYS = {
 WHO = ("a", "b", "admin", "none", "bad")
 
 
+def stored_id(user: str, schedule_id: str) -> str:
+    """How a user's schedule id is stored: in the user's namespace (see Principal.scoped)."""
+    return f"{len(user)}:{user}:{schedule_id}"
+
+
 def parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
@@ -170,7 +175,7 @@ def test_matrix(world, method, path, expected):
     for who, want in zip(WHO, expected, strict=True):
         made = a.post("/api/schedules", json={"task": "parked", "cron": "0 4 * * *", "id": "mine"})
         assert made.status_code in (200, 201), made.text  # (re)made for every caller
-        stored = f"{world['user_a']}:mine"
+        stored = stored_id(world["user_a"], "mine")
         url = "/api/schedules" + path.format(id=stored if who == "admin" else "mine")
         body = {"json": {"task": "parked", "interval": 3600}} if method == "POST" and path == "" else {}
         r = world["clients"][who].request(method, url, **body)
@@ -193,11 +198,11 @@ def test_users_see_only_their_own_schedules(world):
     assert [s["cron"] for s in a.get("/api/schedules").json()["schedules"]] == ["0 5 * * *"]
     assert [s["cron"] for s in b.get("/api/schedules").json()["schedules"]] == ["0 6 * * *"]
     everything = {s["id"]: s for s in admin.get("/api/schedules").json()["schedules"]}
-    assert everything[f"{world['user_a']}:nightly"]["owner"] == world["user_a"]
-    assert everything[f"{world['user_b']}:nightly"]["owner"] == world["user_b"]
+    assert everything[stored_id(world["user_a"], "nightly")]["owner"] == world["user_a"]
+    assert everything[stored_id(world["user_b"], "nightly")]["owner"] == world["user_b"]
     # B can't reach A's schedule by its stored id either, and learns nothing: the same
     # 404 as a missing id
-    stored_a = f"{world['user_a']}:nightly"
+    stored_a = stored_id(world["user_a"], "nightly")
     for method, suffix in (("GET", ""), ("POST", "/pause"), ("POST", "/resume"), ("POST", "/run"), ("DELETE", "")):
         theirs = b.request(method, f"/api/schedules/{stored_a}{suffix}")
         nothing = b.request(method, f"/api/schedules/no-such-schedule{suffix}")
@@ -280,7 +285,7 @@ def test_bad_input_statuses(world, api):
     err(world["clients"]["bad"].get("/api/schedules"), 401, "unauthorized")
 
     # 409: the id in the user's namespace holds a schedule someone else (an admin) made
-    stored = f"{world['user_a']}:taken"
+    stored = stored_id(world["user_a"], "taken")
     create(world["admin"], task="parked", cron="0 9 * * *", id=stored)
     err(c.post(post, json={"task": "parked", "cron": "0 9 * * *", "id": "taken"}), 409)
     assert world["admin"].get(f"/api/schedules/{stored}").json()["owner"] != world["user_a"]  # unchanged

@@ -335,8 +335,8 @@ class Backend(Protocol):
     def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
         """Finished jobs of a task, the most recently finished first."""
 
-    def job_failures(self, *, since: float, limit: int = 100) -> list[JobRecord]:
-        """Failed jobs that ended at or after ``since``, the newest first."""
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
+        """Failed jobs that ended at or after ``since`` (of ``owner`` when given), the newest first."""
 
     # -- API tokens ----------------------------------------------------------------------
 

@@ -56,9 +56,9 @@ class JobService:
         one user's key can never name (or reveal) another user's job."""
         options = dict(req.options)
         if "unique_key" in options and not principal.admin:
-            options["unique_key"] = f"{principal.user}:{options['unique_key']}"
+            options["unique_key"] = principal.scoped(options["unique_key"])
         if idempotency_key is not None:
-            options["idempotency_key"] = f"{principal.user}:{idempotency_key}"
+            options["idempotency_key"] = principal.scoped(idempotency_key)
         job = self.app.build_job(req.task, req.args, req.kwargs, owner=principal.user, **options)
         (inserted,) = self.backend.job_insert_many([job])
         if inserted.created:

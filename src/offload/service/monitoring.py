@@ -8,12 +8,10 @@ failures are per job: an admin sees all of them, a user only those of their own 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AccessDenied, InvalidRequest
-from ..job import JobRecord, iso
 from ..stats import HISTORY, recent_failures, task_history, task_stats
 from .principal import Principal
 from .requests import MAX_KEY
@@ -23,8 +21,6 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 1000
 MAX_HOURS = 366 * 24.0
-SCAN_PAGE = 1000  # a user's failed jobs are read in pages of this many
-SCAN_MAX = 20_000  # and at most this many in all
 STATS = "reading task statistics"
 HISTORY_ACTION = "reading a task's history"
 
@@ -49,33 +45,8 @@ class MonitoringService:
         return task_history(self.app, task, limit)
 
     def failures(self, principal: Principal, hours: float = 24.0, limit: int = 100) -> list[dict[str, Any]]:
-        """Failed jobs that ended in the last ``hours``, the newest first."""
-        if principal.admin:
-            return recent_failures(self.app, hours, limit)
-        since = time.time() - hours * 3600
-        mine: list[JobRecord] = []
-        before: str | None = None
-        for _ in range(SCAN_MAX // SCAN_PAGE):
-            page = self.app.list_jobs(status="failed", owner=principal.user, limit=SCAN_PAGE, before=before)
-            mine += [r for r in page if r.completed_at is not None and r.completed_at >= since]
-            if len(page) < SCAN_PAGE:
-                break
-            before = page[-1].id
-        mine.sort(key=lambda r: (r.completed_at or 0.0, r.id), reverse=True)
-        return [failure_json(r) for r in mine[:limit]]
-
-
-def failure_json(r: JobRecord) -> dict[str, Any]:
-    """One failure, in the shape of ``offload.stats.recent_failures``."""
-    return {
-        "job_id": r.id,
-        "task": r.task,
-        "queue": r.queue,
-        "error": r.error,
-        "attempts": r.attempts,
-        "failed_at": iso(r.completed_at),
-        "owner": r.owner,
-    }
+        """Failed jobs that ended in the last ``hours``, the newest first; a user's own only."""
+        return recent_failures(self.app, hours, limit, owner=principal.owner_filter)
 
 
 # -- query parameters ----------------------------------------------------------------------

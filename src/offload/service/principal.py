@@ -25,3 +25,12 @@ class Principal:
     def owner_filter(self) -> str | None:
         """The owner a job listing is restricted to (None: everyone's)."""
         return None if self.admin else self.user
+
+    @property
+    def key_prefix(self) -> str:
+        """The namespace of this user's keys and ids. The length makes it unambiguous:
+        user ``a`` with key ``b:x`` and user ``a:b`` with key ``x`` stay apart."""
+        return f"{len(self.user)}:{self.user}:"
+
+    def scoped(self, key: str) -> str:
+        return self.key_prefix + key

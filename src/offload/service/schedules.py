@@ -214,11 +214,11 @@ class ScheduleService:
 
 
 def _stored_id(principal: Principal, schedule_id: str) -> str:
-    return schedule_id if principal.admin else f"{principal.user}:{schedule_id}"
+    return schedule_id if principal.admin else principal.scoped(schedule_id)
 
 
 def _shown_id(principal: Principal, stored: str) -> str:
-    prefix = f"{principal.user}:"
+    prefix = principal.key_prefix
     return stored[len(prefix) :] if not principal.admin and stored.startswith(prefix) else stored
 
 

@@ -166,8 +166,9 @@ class Worker:
                     [o for _, o in batch], queues=self.queues, limit=max(free, 0), worker_id=self.id, lease_s=s.lease_s
                 )
             else:
-                written, jobs = set(), self.backend.job_claim(
-                    queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s
+                written, jobs = (
+                    set(),
+                    self.backend.job_claim(queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s),
                 )
         except OffloadError:
             self._done.extendleft(reversed(batch))  # keep them; write again later

@@ -115,9 +115,9 @@ class CatalogMixin:
             rows = conn.execute(self.q.JOB_HISTORY, {"task": task, "limit": limit}).fetchall()
         return [records.job_record(r) for r in rows]
 
-    def job_failures(self, *, since: float, limit: int = 100) -> list[JobRecord]:
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
         with self.db.connection() as conn:
-            rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit}).fetchall()
+            rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner}).fetchall()
         return [records.job_record(r) for r in rows]
 
     # -- API tokens -----------------------------------------------------------------------

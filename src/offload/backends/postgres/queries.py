@@ -370,6 +370,7 @@ SELECT """
     + JOB_COLUMNS
     + """ FROM {s}.jobs
 WHERE status = 'failed' AND completed_at >= %(since)s
+  AND (%(owner)s::text IS NULL OR owner = %(owner)s::text)
 ORDER BY completed_at DESC LIMIT %(limit)s
 """
 )

@@ -388,9 +388,12 @@ class SQLiteBackend:
         with self.db.errors():
             return [rows.record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
 
-    def job_failures(self, *, since: float, limit: int = 100) -> list[JobRecord]:
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
         with self.db.errors():
-            return [rows.record(r) for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit})]
+            return [
+                rows.record(r)
+                for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
+            ]
 
     # -- API tokens -----------------------------------------------------------------------
 

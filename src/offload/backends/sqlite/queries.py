@@ -256,6 +256,6 @@ ORDER BY completed_at DESC LIMIT :limit
 
 JOB_FAILURES = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE status = 'failed' AND completed_at >= :since
+WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
 ORDER BY completed_at DESC LIMIT :limit
 """

@@ -12,7 +12,6 @@ from ..base import Outcome, Progress, PruneRule
 from . import queries as q
 from .rows import progress_params, record
 
-
 RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
 
