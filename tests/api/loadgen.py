@@ -68,8 +68,10 @@ def main() -> None:
                 elapsed = time.monotonic() - started
             ok = sum(r[0] for r in results)
             bad = sum(r[1] for r in results)
-            print(f"{ok / a.seconds:.0f} status GETs/s ({ok} ok, {bad} other, {elapsed:.1f}s wall, "
-                  f"{a.procs}x{a.conns} connections)")
+            print(
+                f"{ok / a.seconds:.0f} status GETs/s ({ok} ok, {bad} other, {elapsed:.1f}s wall, "
+                f"{a.procs}x{a.conns} connections)"
+            )
         finally:
             procs.cleanup()
 
