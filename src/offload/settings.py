@@ -29,6 +29,7 @@ class Settings:
     max_messages: int = 1000  # messages kept per job (the newest)
     run_scheduler: bool = True  # every worker also fires due schedules (exactly once overall)
     scheduler_s: float = 1.0
+    hostname: str = ""  # the worker's host identity in the store; empty: socket.gethostname()
 
     def with_env(self, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

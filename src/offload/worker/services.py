@@ -44,7 +44,7 @@ class Services:
     def __init__(self, worker: Worker) -> None:
         self.w = worker
         s = worker.app.settings
-        self.host = socket.gethostname()
+        self.host = s.hostname or socket.gethostname()
         self.started_at = time.time()
         self.parent = os.getppid() if worker.supervised else None
         self.duties = [

@@ -86,6 +86,10 @@ class SQLiteBackend:
                 result = [Inserted(j.id, True) for j in jobs]
             else:
                 result = [self._insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
+            made = [
+                (p["id"], p["status"], 0, None, p["owner"]) for p, r in zip(params, result, strict=True) if r.created
+            ]
+            writes.status_events(c, made, now, new=True)
         if any(r["status"] == "queued" for r in params):
             self.bells.ring_all()
         return result
@@ -201,19 +205,21 @@ class SQLiteBackend:
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         now = _now(now)
         with self.db.write() as c:
-            released = {
-                row[0]
+            changed = [
+                row
                 for lease in leases
                 if (row := c.execute(q.JOB_RELEASE, {"id": lease.job_id, "token": lease.token, "now": now}).fetchone())
-            }
-        if released:
+            ]
+            writes.status_events(c, changed, now)
+        if changed:
             self.bells.ring_all()
-        return released
+        return {row[0] for row in changed}
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         now = _now(now)
         with self.db.write() as c:
             recovered = [rows.record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
+            writes.status_events(c, [(r.id, r.status, r.attempts, r.error, r.owner) for r in recovered], now)
             stats = writes.StatsBatch(now)
             for r in recovered:
                 stats.add(r.task, r.status, None)
@@ -234,7 +240,8 @@ class SQLiteBackend:
         with self.db.write() as c:
             status = self._status_of(c, job_id)
             if status in WAITING:
-                c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": _now(now)})
+                now = _now(now)
+                writes.status_events(c, c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": now}).fetchall(), now)
             elif status == JobStatus.RUNNING:
                 c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id})  # the worker learns it at its heartbeat
             else:
@@ -249,7 +256,8 @@ class SQLiteBackend:
                 raise InvalidTransition(job_id, status, JobStatus.QUEUED)
             if c.execute(q.JOB_KEY_TAKEN, {"id": job_id}).fetchone() is not None:
                 raise InvalidTransition(job_id, f"{status} (its unique_key is held by a live job)", JobStatus.QUEUED)
-            c.execute(q.JOB_RETRY, {"id": job_id, "now": _now(now)})
+            now = _now(now)
+            writes.status_events(c, c.execute(q.JOB_RETRY, {"id": job_id, "now": now}).fetchall(), now)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()
         return rows.record(row)

@@ -54,7 +54,7 @@ JOB_CLAIM = f"""
 UPDATE jobs
 SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
     lease_token = lower(hex(randomblob(8))), lease_expires_at = :expires,
-    started_at = :now, cancel_requested = 0, changed_at = :now
+    started_at = :now, cancel_requested = 0
 WHERE id IN (
     SELECT id FROM jobs
     WHERE queue = :queue AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= :now
@@ -88,9 +88,9 @@ SET status = :status, result = :result, error = :error, traceback = :traceback,
     progress_current = coalesce(:current, progress_current),
     progress_total = coalesce(:total, progress_total),
     message = coalesce(:message, message), messages = coalesce(:messages, messages),
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING id, owner, task, started_at, status
+RETURNING id, owner, task, started_at, status, attempts, error
 """
 
 # A job somebody asked to cancel is not put back: the request is honoured now.
@@ -101,9 +101,9 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
     error = CASE WHEN cancel_requested THEN 'cancelled on request' ELSE error END,
     completed_at = CASE WHEN cancel_requested THEN :now END,
     started_at = CASE WHEN cancel_requested THEN started_at END,
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id = :id AND lease_token = :token AND status = 'running'
-RETURNING id
+RETURNING id, status, attempts, error, owner
 """
 
 # The UPDATE itself decides which expired jobs it takes, so two workers recovering
@@ -117,7 +117,7 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled'
                       || ' stopped heartbeating)' END,
     completed_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN NULL ELSE :now END,
     run_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN :now ELSE run_at END,
-    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL, changed_at = :now
+    worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id IN (
     SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < :now LIMIT :limit
 )
@@ -127,8 +127,9 @@ RETURNING {JOB_COLUMNS}
 # -- actions from users -----------------------------------------------------------------
 
 JOB_CANCEL_WAITING = """
-UPDATE jobs SET status = 'cancelled', completed_at = :now, changed_at = :now
+UPDATE jobs SET status = 'cancelled', completed_at = :now
 WHERE id = :id AND status IN ('scheduled', 'queued', 'retrying')
+RETURNING id, status, attempts, error, owner
 """
 
 JOB_CANCEL_RUNNING = """
@@ -145,8 +146,9 @@ JOB_RETRY = """
 UPDATE jobs
 SET status = 'queued', attempts = 0, error = NULL, traceback = NULL, result = NULL,
     started_at = NULL, completed_at = NULL, run_at = :now, cancel_requested = 0,
-    progress_current = NULL, progress_total = NULL, message = NULL, changed_at = :now
+    progress_current = NULL, progress_total = NULL, message = NULL
 WHERE id = :id AND status IN ('failed', 'cancelled')
+RETURNING id, status, attempts, error, owner
 """
 
 JOB_DELETE = """
@@ -154,6 +156,10 @@ DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled
 """
 
 # -- events ----------------------------------------------------------------------------
+
+STATUS_EVENT_INSERT = """
+INSERT INTO events (job_id, type, data, at, owner) VALUES (?, 'status', ?, ?, ?)
+"""
 
 EVENT_INSERT = """
 INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)

@@ -36,8 +36,7 @@ MIGRATIONS: list[str] = [
         worker_id        TEXT,
         lease_token      TEXT,
         lease_expires_at REAL,
-        cancel_requested INTEGER NOT NULL DEFAULT 0,
-        changed_at       REAL                     -- the caller's `now` of the last status change
+        cancel_requested INTEGER NOT NULL DEFAULT 0
     );
     -- Only waiting jobs are in the claim index, so it stays small however many
     -- finished jobs the table keeps.
@@ -54,6 +53,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_queue_status ON jobs (queue, status);
 
     -- AUTOINCREMENT: a seq is never reused after pruning, so readers' cursors stay valid.
+    -- Every status change writes one row here, in the transaction that made it (see
+    -- writes.status_events: batched inserts cost a fraction of what a trigger does).
     CREATE TABLE events (
         seq    INTEGER PRIMARY KEY AUTOINCREMENT,
         job_id TEXT NOT NULL,
@@ -64,20 +65,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_job ON events (job_id, seq);
     CREATE INDEX events_at ON events (at);
-
-    -- Every status change is an event, whichever statement made it.
-    CREATE TRIGGER jobs_status_inserted AFTER INSERT ON jobs BEGIN
-        INSERT INTO events (job_id, type, data, at, owner)
-        VALUES (new.id, 'status', json_object('status', new.status, 'attempts', new.attempts),
-                new.created_at, new.owner);
-    END;
-    CREATE TRIGGER jobs_status_changed AFTER UPDATE OF status ON jobs
-        WHEN old.status IS NOT new.status BEGIN
-        INSERT INTO events (job_id, type, data, at, owner)
-        VALUES (new.id, 'status',
-                json_object('status', new.status, 'attempts', new.attempts, 'error', new.error),
-                coalesce(new.changed_at, (julianday('now') - 2440587.5) * 86400.0), new.owner);
-    END;
 
     CREATE TABLE queues (
         name   TEXT PRIMARY KEY,

@@ -14,6 +14,22 @@ from .rows import progress_params, record
 
 RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
+# (job id, status, attempts, error, owner): what a status event says
+StatusRow = tuple[str, str, int, str | None, str | None]
+
+
+def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: float, *, new: bool = False) -> None:
+    """One "status" event per changed job, in one batch."""
+    if not changed:
+        return
+    if new:
+        data = [(i, f'{{"status":"{st}","attempts":{n}}}', now, o) for i, st, n, _, o in changed]
+    else:
+        data = [
+            (i, serialization.dumps({"status": st, "attempts": n, "error": e}), now, o) for i, st, n, e, o in changed
+        ]
+    c.executemany(q.STATUS_EVENT_INSERT, data)
+
 
 def claim(
     c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
@@ -33,11 +49,13 @@ def claim(
         rows = [record(r) for r in c.execute(q.JOB_CLAIM, params)]
         rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         claimed.extend(rows)
+    status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
     return claimed
 
 
 def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
     written: set[str] = set()
+    changed: list[StatusRow] = []
     stats = StatsBatch(now)
     for o in outcomes:
         if o.status not in RUN_ENDINGS:
@@ -61,7 +79,9 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
         row = c.execute(q.JOB_FINISH, params).fetchone()
         if row is not None:
             written.add(row[0])
+            changed.append((row[0], row[4], row[5], row[6], row[1]))
             stats.add(row[2], row[4], None if row[3] is None else now - row[3])
+    status_events(c, changed, now)
     stats.write(c)
     return written
 
