@@ -31,7 +31,7 @@ class JobContext:
         self._token = record.lease_token or ""
         self._max_messages = max_messages
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._cancel = False  # set from other threads; a bool write is atomic
         self._current = record.progress_current
         self._total = record.progress_total
         self._message = record.message
@@ -78,11 +78,11 @@ class JobContext:
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self._cancel
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled when somebody asked to cancel this job: call it between steps."""
-        if self._cancel.is_set():
+        if self._cancel:
             raise JobCancelled(self.id)
 
     # -- the worker's side ----------------------------------------------------------
@@ -92,7 +92,7 @@ class JobContext:
         return self._token
 
     def request_cancel(self) -> None:
-        self._cancel.set()
+        self._cancel = True
 
     def take_progress(self) -> Progress | None:
         """The pending write, or None when nothing changed since the last one."""
