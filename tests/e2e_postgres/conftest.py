@@ -45,6 +45,10 @@ class Store:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
             return conn.execute(sql, params).fetchall()
 
+    def execute(self, sql: str, params: Any = None) -> None:
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql, params)
+
     def value(self, sql: str, params: Any = None) -> Any:
         (row,) = self.rows(sql, params)
         return row[0]
@@ -56,8 +60,17 @@ class Store:
         """attempts -> how many jobs were claimed that many times."""
         return dict(self.rows("SELECT attempts, count(*) FROM offload.jobs GROUP BY attempts"))  # type: ignore[arg-type]
 
+    def listeners(self) -> int:
+        """Open sessions on this database whose last statement was a LISTEN."""
+        return int(
+            self.value(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+            )
+        )
+
     def notify(self, payload: str) -> None:
-        self.rows("SELECT 1 FROM pg_notify(%s, %s)", (CHANNEL, payload))
+        self.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
 
 @pytest.fixture

@@ -87,7 +87,14 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     assert min(starts) < stopped_at and max(starts) > started_at, "the drain did not span the restart"
     assert all(h.refresh().result == {"slept": 2.0} for h in sleepers)
 
-    # Every LISTEN session is back: an idle worker is woken by NOTIFY, not by its poll.
+    # Every LISTEN session comes back by itself (after its reconnect backoff), and an
+    # idle worker is woken through it, not by its once-a-minute poll.
+    wait_for(
+        lambda: store.listeners() == len(workers),
+        30,
+        interval=0.1,
+        message=lambda: f"{len(workers)} LISTEN sessions, have {store.listeners()}\n{procs.logs()[-3000:]}",
+    )
     late = app.enqueue("noop", 6001)
     assert late.wait(20) == 6001
     logs = procs.logs()

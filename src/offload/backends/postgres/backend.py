@@ -16,6 +16,7 @@ from psycopg.rows import tuple_row
 
 from ...errors import ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from .. import records as shared
 from ..base import HeartbeatResult, Inserted, JobFilter, Lease, NewJob, Outcome, Progress, PruneRule, Waiter
 from . import records
 from .catalog import CatalogMixin
@@ -130,7 +131,7 @@ class PostgresBackend(CatalogMixin):
     def job_get(self, job_id: str) -> JobRecord | None:
         with self.db.connection() as conn:
             row = conn.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
-        return None if row is None else records.job_record(row)
+        return None if row is None else shared.job_record(row)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
@@ -148,7 +149,7 @@ class PostgresBackend(CatalogMixin):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT %(limit)s"
         with self.db.connection() as conn:
-            return [records.job_record(r) for r in conn.execute(sql, params).fetchall()]
+            return [shared.job_record(r) for r in conn.execute(sql, params).fetchall()]
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
@@ -184,7 +185,7 @@ class PostgresBackend(CatalogMixin):
             if len(claimed) >= limit:
                 break
             params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id, "lease_s": lease_s}
-            rows = [records.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, {**params, "now": now}).fetchall()]
+            rows = [shared.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, {**params, "now": now}).fetchall()]
             rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
             claimed.extend(rows)
         return claimed
@@ -264,7 +265,7 @@ class PostgresBackend(CatalogMixin):
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         with self.db.transaction() as cur:
-            rows = [records.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
+            rows = [shared.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
             self._notify(cur, {r.queue for r in rows if r.status == JobStatus.QUEUED})
             stats = records.StatsBatch()
             for r in rows:
@@ -283,7 +284,7 @@ class PostgresBackend(CatalogMixin):
     def _get_in(self, cur: Cursor, job_id: str) -> JobRecord:
         row = cur.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
         assert row is not None  # locked by _status_of in this transaction
-        return records.job_record(row)
+        return shared.job_record(row)
 
     def job_cancel(self, job_id: str, *, now: float | None = None) -> JobRecord:
         with self.db.transaction() as cur:

@@ -10,8 +10,8 @@ import psycopg
 
 from ...job import JobRecord
 from ...schedule import ScheduleRecord
+from .. import records as shared
 from ..base import Event, TaskStats, TokenRecord, WorkerInfo
-from . import records
 from .connection import Database
 from .queries import Queries
 
@@ -44,7 +44,7 @@ class CatalogMixin:
     def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.EVENT_LIST, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [records.event(r) for r in rows]
+        return [shared.event_record(r) for r in rows]
 
     def event_last_seq(self) -> int:
         with self.db.connection() as conn:
@@ -59,7 +59,7 @@ class CatalogMixin:
 
     def worker_beat(self, info: WorkerInfo) -> None:
         with self.db.connection() as conn:
-            conn.execute(self.q.WORKER_BEAT, records.worker_params(info))
+            conn.execute(self.q.WORKER_BEAT, shared.worker_params(info))
 
     def worker_remove(self, worker_id: str) -> None:
         with self.db.connection() as conn:
@@ -68,22 +68,22 @@ class CatalogMixin:
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
-        return [records.worker_info(r) for r in rows]
+        return [shared.worker_record(r) for r in rows]
 
     # -- schedules and statistics -------------------------------------------------------------
 
     def schedule_save(self, record: ScheduleRecord) -> None:
         with self.db.connection() as conn:
-            conn.execute(self.q.SCHEDULE_SAVE, records.schedule_params(record))
+            conn.execute(self.q.SCHEDULE_SAVE, shared.schedule_params(record))
 
     def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
         with self.db.connection() as conn:
             row = conn.execute(self.q.SCHEDULE_GET, {"id": schedule_id}).fetchone()
-        return None if row is None else records.schedule(row)
+        return None if row is None else shared.schedule_record(row)
 
     def schedule_list(self) -> list[ScheduleRecord]:
         with self.db.connection() as conn:
-            return [records.schedule(r) for r in conn.execute(self.q.SCHEDULE_LIST).fetchall()]
+            return [shared.schedule_record(r) for r in conn.execute(self.q.SCHEDULE_LIST).fetchall()]
 
     def schedule_delete(self, schedule_id: str) -> bool:
         with self.db.connection() as conn:
@@ -92,7 +92,7 @@ class CatalogMixin:
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.SCHEDULE_DUE, {"now": now, "limit": limit}).fetchall()
-        return [records.schedule(r) for r in rows]
+        return [shared.schedule_record(r) for r in rows]
 
     def schedule_advance(
         self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
@@ -108,17 +108,17 @@ class CatalogMixin:
 
     def stats_tasks(self) -> list[TaskStats]:
         with self.db.connection() as conn:
-            return [records.task_stats(r) for r in conn.execute(self.q.STATS_LIST).fetchall()]
+            return [shared.stats_record(r) for r in conn.execute(self.q.STATS_LIST).fetchall()]
 
     def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_HISTORY, {"task": task, "limit": limit}).fetchall()
-        return [records.job_record(r) for r in rows]
+        return [shared.job_record(r) for r in rows]
 
     def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner}).fetchall()
-        return [records.job_record(r) for r in rows]
+        return [shared.job_record(r) for r in rows]
 
     # -- API tokens -----------------------------------------------------------------------
 
@@ -136,11 +136,11 @@ class CatalogMixin:
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
         with self.db.connection() as conn:
             row = conn.execute(self.q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else records.token(row)
+        return None if row is None else shared.token_record(row)
 
     def token_list(self) -> list[TokenRecord]:
         with self.db.connection() as conn:
-            return [records.token(r) for r in conn.execute(self.q.TOKEN_LIST).fetchall()]
+            return [shared.token_record(r) for r in conn.execute(self.q.TOKEN_LIST).fetchall()]
 
     def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
         with self.db.connection() as conn:

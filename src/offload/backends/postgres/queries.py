@@ -15,6 +15,7 @@ so that one statement (one round trip) handles any number of jobs.
 
 from __future__ import annotations
 
+from ..records import JOB_COLUMNS
 from .schema import render
 
 NOW = "coalesce(%(now)s::double precision, extract(epoch FROM statement_timestamp())::double precision)"
@@ -24,12 +25,6 @@ T = """t AS (
     FROM (SELECT {now} AS now) AS n
 )"""
 
-JOB_COLUMNS = (
-    "id, task, queue, status, priority, owner, args, kwargs, attempts, max_attempts,"
-    " created_at, run_at, timeout, backoff, unique_key, result, error, traceback,"
-    " progress_current, progress_total, message, messages, started_at, completed_at,"
-    " worker_id, lease_token, lease_expires_at, cancel_requested"
-)
 
 # -- enqueue ----------------------------------------------------------------------
 

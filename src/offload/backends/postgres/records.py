@@ -2,100 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
-from ...job import JobRecord, JobStatus
-from ...schedule import ScheduleRecord
-from ..base import Event, NewJob, Outcome, Progress, PruneRule, TaskStats, TokenRecord, WorkerInfo
-
-
-def job_record(row: Sequence[Any]) -> JobRecord:
-    """A row in the order of queries.JOB_COLUMNS."""
-    return JobRecord(
-        id=row[0],
-        task=row[1],
-        queue=row[2],
-        status=JobStatus(row[3]),
-        priority=row[4],
-        owner=row[5],
-        args=serialization.loads(row[6]),
-        kwargs=serialization.loads(row[7]),
-        attempts=row[8],
-        max_attempts=row[9],
-        created_at=row[10],
-        run_at=row[11],
-        timeout=row[12],
-        backoff=row[13],
-        unique_key=row[14],
-        result=serialization.loads(row[15]),
-        error=row[16],
-        traceback=row[17],
-        progress_current=row[18],
-        progress_total=row[19],
-        message=row[20],
-        messages=serialization.loads(row[21]) or [],
-        started_at=row[22],
-        completed_at=row[23],
-        worker_id=row[24],
-        lease_token=row[25],
-        lease_expires_at=row[26],
-        cancel_requested=bool(row[27]),
-    )
-
-
-def event(row: Sequence[Any]) -> Event:
-    return Event(row[0], row[1], row[2], serialization.loads(row[3]), row[4], row[5])
-
-
-def worker_info(row: Sequence[Any]) -> WorkerInfo:
-    return WorkerInfo(
-        row[0], row[1], row[2], serialization.loads(row[3]), row[4], row[5], row[6], serialization.loads(row[7])
-    )
-
-
-def schedule(row: Sequence[Any]) -> ScheduleRecord:
-    """A row in the order of queries.SCHEDULE_COLUMNS."""
-    return ScheduleRecord(
-        id=row[0],
-        task=row[1],
-        args=serialization.loads(row[2]),
-        kwargs=serialization.loads(row[3]),
-        cron=row[4],
-        interval=row[5],
-        timezone=row[6],
-        paused=bool(row[7]),
-        next_run_at=row[8],
-        last_run_at=row[9],
-        queue=row[10],
-        priority=row[11],
-        owner=row[12],
-        created_at=row[13],
-    )
-
-
-def schedule_params(record: ScheduleRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "task": record.task,
-        "args": serialization.dumps(record.args),
-        "kwargs": serialization.dumps(record.kwargs),
-        "cron": record.cron,
-        "interval": record.interval,
-        "timezone": record.timezone,
-        "paused": record.paused,
-        "next_run_at": record.next_run_at,
-        "last_run_at": record.last_run_at,
-        "queue": record.queue,
-        "priority": record.priority,
-        "owner": record.owner,
-        "created_at": record.created_at,
-    }
-
-
-def task_stats(row: Sequence[Any]) -> TaskStats:
-    return TaskStats(row[0], int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6])
+from ..base import NewJob, Outcome, Progress, PruneRule
 
 
 class StatsBatch:
@@ -128,23 +38,6 @@ class StatsBatch:
             "last_status": [self.rows[t]["last_status"] for t in tasks],
             "now": now,
         }
-
-
-def token(row: Sequence[Any]) -> TokenRecord:
-    return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
-
-
-def worker_params(info: WorkerInfo) -> dict[str, Any]:
-    return {
-        "id": info.id,
-        "host": info.host,
-        "pid": info.pid,
-        "queues": serialization.dumps(info.queues),
-        "concurrency": info.concurrency,
-        "started_at": info.started_at,
-        "heartbeat_at": info.heartbeat_at,
-        "running": serialization.dumps(info.running),
-    }
 
 
 def insert_params(job: NewJob, now: float | None) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ... import serialization
 from ...errors import BackendError, ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from ...schedule import ScheduleRecord
+from .. import records
 from ..base import (
     Event,
     HeartbeatResult,
@@ -111,7 +111,7 @@ class SQLiteBackend:
     def job_get(self, job_id: str) -> JobRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return None if row is None else rows.record(row)
+        return None if row is None else records.job_record(row)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
@@ -124,12 +124,12 @@ class SQLiteBackend:
         if flt.before_id is not None:
             where.append("id < :before_id")
             params["before_id"] = flt.before_id
-        sql = f"SELECT {q.JOB_COLUMNS} FROM jobs"
+        sql = f"SELECT {records.JOB_COLUMNS} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT :limit"
         with self.db.errors():
-            return [rows.record(r) for r in self.db.get().execute(sql, params)]
+            return [records.job_record(r) for r in self.db.get().execute(sql, params)]
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         with self.db.errors():
@@ -218,7 +218,7 @@ class SQLiteBackend:
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         now = _now(now)
         with self.db.write() as c:
-            recovered = [rows.record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
+            recovered = [records.job_record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
             writes.status_events(c, [(r.id, r.status, r.attempts, r.error, r.owner) for r in recovered], now)
             stats = writes.StatsBatch(now)
             for r in recovered:
@@ -247,7 +247,7 @@ class SQLiteBackend:
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return rows.record(row)
+        return records.job_record(row)
 
     def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
         with self.db.write() as c:
@@ -260,7 +260,7 @@ class SQLiteBackend:
             writes.status_events(c, c.execute(q.JOB_RETRY, {"id": job_id, "now": now}).fetchall(), now)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()
-        return rows.record(row)
+        return records.job_record(row)
 
     def job_delete(self, job_id: str) -> None:
         with self.db.write() as c:
@@ -299,7 +299,7 @@ class SQLiteBackend:
         sql = q.EVENT_LIST + (" AND job_id = :job_id" if job_id else "") + " ORDER BY seq LIMIT :limit"
         with self.db.errors():
             found = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [Event(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5]) for r in found]
+        return [records.event_record(r) for r in found]
 
     def event_last_seq(self) -> int:
         with self.db.errors():
@@ -311,16 +311,7 @@ class SQLiteBackend:
             return c.execute(q.EVENT_PRUNE, {"before": before}).rowcount
 
     def worker_beat(self, info: WorkerInfo) -> None:
-        params = {
-            "id": info.id,
-            "host": info.host,
-            "pid": info.pid,
-            "queues": serialization.dumps(info.queues),
-            "concurrency": info.concurrency,
-            "started_at": info.started_at,
-            "heartbeat_at": info.heartbeat_at,
-            "running": serialization.dumps(info.running),
-        }
+        params = records.worker_params(info)
         with self.db.write() as c:
             c.execute(q.WORKER_BEAT, params)
 
@@ -331,41 +322,23 @@ class SQLiteBackend:
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.errors():
             found = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
-        return [
-            WorkerInfo(r[0], r[1], r[2], serialization.loads(r[3]), r[4], r[5], r[6], serialization.loads(r[7]))
-            for r in found
-        ]
+        return [records.worker_record(r) for r in found]
 
     # -- schedules and statistics ---------------------------------------------------------
 
     def schedule_save(self, record: ScheduleRecord) -> None:
-        params = {
-            "id": record.id,
-            "task": record.task,
-            "args": serialization.dumps(record.args),
-            "kwargs": serialization.dumps(record.kwargs),
-            "cron": record.cron,
-            "interval": record.interval,
-            "timezone": record.timezone,
-            "paused": int(record.paused),
-            "next_run_at": record.next_run_at,
-            "last_run_at": record.last_run_at,
-            "queue": record.queue,
-            "priority": record.priority,
-            "owner": record.owner,
-            "created_at": record.created_at,
-        }
+        params = records.schedule_params(record)
         with self.db.write() as c:
             c.execute(q.SCHEDULE_SAVE, params)
 
     def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.SCHEDULE_GET, {"id": schedule_id}).fetchone()
-        return None if row is None else rows.schedule(row)
+        return None if row is None else records.schedule_record(row)
 
     def schedule_list(self) -> list[ScheduleRecord]:
         with self.db.errors():
-            return [rows.schedule(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
+            return [records.schedule_record(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
 
     def schedule_delete(self, schedule_id: str) -> bool:
         with self.db.write() as c:
@@ -374,7 +347,7 @@ class SQLiteBackend:
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         with self.db.errors():
             found = self.db.get().execute(q.SCHEDULE_DUE, {"now": _now(now), "limit": limit}).fetchall()
-        return [rows.schedule(r) for r in found]
+        return [records.schedule_record(r) for r in found]
 
     def schedule_advance(
         self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
@@ -390,16 +363,16 @@ class SQLiteBackend:
 
     def stats_tasks(self) -> list[TaskStats]:
         with self.db.errors():
-            return [TaskStats(*r) for r in self.db.get().execute(q.STATS_LIST)]
+            return [records.stats_record(r) for r in self.db.get().execute(q.STATS_LIST)]
 
     def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
         with self.db.errors():
-            return [rows.record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
+            return [records.job_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
 
     def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
         with self.db.errors():
             return [
-                rows.record(r)
+                records.job_record(r)
                 for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
             ]
 
@@ -419,11 +392,11 @@ class SQLiteBackend:
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else rows.token(row)
+        return None if row is None else records.token_record(row)
 
     def token_list(self) -> list[TokenRecord]:
         with self.db.errors():
-            return [rows.token(r) for r in self.db.get().execute(q.TOKEN_LIST)]
+            return [records.token_record(r) for r in self.db.get().execute(q.TOKEN_LIST)]
 
     def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
         with self.db.write() as c:

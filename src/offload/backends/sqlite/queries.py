@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-JOB_COLUMNS = (
-    "id, task, queue, status, priority, owner, args, kwargs, attempts, max_attempts,"
-    " created_at, run_at, timeout, backoff, unique_key, result, error, traceback,"
-    " progress_current, progress_total, message, messages, started_at, completed_at,"
-    " worker_id, lease_token, lease_expires_at, cancel_requested"
-)
+from ..records import EVENT_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, STATS_COLUMNS, TOKEN_COLUMNS, WORKER_COLUMNS
 
 # -- enqueue ----------------------------------------------------------------------
 
@@ -165,7 +160,7 @@ EVENT_INSERT = """
 INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)
 """
 
-EVENT_LIST = "SELECT seq, job_id, type, data, at, owner FROM events WHERE seq > :after"
+EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after"
 
 EVENT_PRUNE = "DELETE FROM events WHERE at < :before"
 
@@ -186,8 +181,8 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = e
 
 WORKER_REMOVE = "DELETE FROM workers WHERE id = :id"
 
-WORKER_LIST = """
-SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running
+WORKER_LIST = f"""
+SELECT {WORKER_COLUMNS}
 FROM workers WHERE heartbeat_at >= :alive_after ORDER BY started_at
 """
 
@@ -195,7 +190,6 @@ WORKER_PRUNE = "DELETE FROM workers WHERE heartbeat_at < :before"
 
 # -- API tokens -----------------------------------------------------------------------
 
-TOKEN_COLUMNS = "id, user, hash, admin, created_at, revoked_at"
 
 TOKEN_INSERT = """
 INSERT INTO tokens (id, user, hash, admin, created_at) VALUES (:id, :user, :hash, :admin, :created_at)
@@ -209,10 +203,6 @@ TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_a
 
 # -- schedules and statistics ------------------------------------------------------------
 
-SCHEDULE_COLUMNS = (
-    "id, task, args, kwargs, cron, interval, timezone, paused, next_run_at, last_run_at,"
-    " queue, priority, owner, created_at"
-)
 
 SCHEDULE_SAVE = f"""
 INSERT OR REPLACE INTO schedules ({SCHEDULE_COLUMNS})
@@ -249,8 +239,8 @@ ON CONFLICT (task) DO UPDATE SET
     last_status = excluded.last_status
 """
 
-STATS_LIST = """
-SELECT task, succeeded, failed, cancelled, total_duration, last_run_at, last_status
+STATS_LIST = f"""
+SELECT {STATS_COLUMNS}
 FROM task_stats ORDER BY task
 """
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from ... import serialization
 from ...job import TERMINAL, JobRecord, JobStatus
+from .. import records
 from ..base import Outcome, Progress, PruneRule
 from . import queries as q
-from .rows import progress_params, record
+from .rows import progress_params
 
 RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
@@ -46,7 +47,7 @@ def claim(
             "expires": now + lease_s,
             "now": now,
         }
-        rows = [record(r) for r in c.execute(q.JOB_CLAIM, params)]
+        rows = [records.job_record(r) for r in c.execute(q.JOB_CLAIM, params)]
         rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         claimed.extend(rows)
     status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
