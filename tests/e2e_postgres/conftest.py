@@ -54,18 +54,17 @@ class Store:
         return row[0]
 
     def status_counts(self) -> dict[str, int]:
-        return dict(self.rows("SELECT status, count(*) FROM offload.jobs GROUP BY status"))  # type: ignore[arg-type]
+        return dict(self.rows("SELECT status, count(*) FROM offload.jobs GROUP BY status"))
 
     def attempts(self) -> dict[int, int]:
         """attempts -> how many jobs were claimed that many times."""
-        return dict(self.rows("SELECT attempts, count(*) FROM offload.jobs GROUP BY attempts"))  # type: ignore[arg-type]
+        return dict(self.rows("SELECT attempts, count(*) FROM offload.jobs GROUP BY attempts"))
 
     def listeners(self) -> int:
         """Open sessions on this database whose last statement was a LISTEN."""
         return int(
             self.value(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'"
             )
         )
 
@@ -78,21 +77,23 @@ def store(url: str) -> Store:
     return Store(url)
 
 
-def wait_registered(app: offload.App, workers: dict[str, Proc], timeout: float = 30.0) -> dict[str, str]:
+def wait_registered(client: offload.App, workers: dict[str, Proc], timeout: float = 30.0) -> dict[str, str]:
     """Wait until each worker process is in ``worker_list`` under its host name;
     return host -> worker id."""
 
-    def seen() -> dict[str, str] | None:
-        infos = app.backend.worker_list(alive_after=0)
+    def seen() -> dict[str, str]:
+        infos = client.backend.worker_list(alive_after=0)
         by_pid = {i.pid: i for i in infos}
         if all(w.pid in by_pid and by_pid[w.pid].host == host for host, w in workers.items()):
             return {host: by_pid[w.pid].id for host, w in workers.items()}
-        return None
+        return {}
 
     return wait_for(
         seen,
         timeout,
-        message=lambda: f"workers registered as {sorted(workers)}, have "
-        f"{[(i.host, i.pid) for i in app.backend.worker_list(alive_after=0)]}\n"
-        + "\n".join(w.tail(10) for w in workers.values()),
+        message=lambda: (
+            f"workers registered as {sorted(workers)}, have "
+            f"{[(i.host, i.pid) for i in client.backend.worker_list(alive_after=0)]}\n"
+            + "\n".join(w.tail(10) for w in workers.values())
+        ),
     )

@@ -23,16 +23,18 @@ WAKE_S = 20.0
 
 @pytest.fixture
 def idle_worker(procs: Procs, app: offload.App, tmp_path: Path) -> Proc:
-    """A worker that has finished a first job and is now idle, waiting on its LISTEN session."""
+    """A worker that has finished a first job (not in the ledger) and is now idle,
+    waiting on its LISTEN session."""
     worker = procs.worker("--concurrency", "4", env=IDLE, name="idle")
-    first = app.enqueue("touch", str(tmp_path / "first"))
-    assert first.wait(30) == first.id, worker.tail()
+    first = app.enqueue("chatty", 1)
+    assert first.wait(30) == {"lines": 1}, worker.tail()
     return worker
 
 
 @pytest.fixture
-def listener(url: str) -> Iterator[psycopg.Connection]:
-    """A LISTEN session of the test's own on the store's channel."""
+def listener(url: str, idle_worker: Proc) -> Iterator[psycopg.Connection]:
+    """A LISTEN session of the test's own on the store's channel, opened once the
+    worker is idle."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'LISTEN "{CHANNEL}"')
         yield conn
@@ -42,7 +44,7 @@ def _notifications_until(conn: psycopg.Connection, store: Store, marker: str) ->
     """Payloads delivered to ``conn`` up to ``marker``, which is sent now: notifications
     arrive in commit order, so whatever an earlier commit sent comes before it."""
     store.notify(marker)
-    payloads = []
+    payloads: list[str] = []
     for n in conn.notifies(timeout=10):
         if n.payload == marker:
             return payloads
@@ -101,18 +103,18 @@ def test_enqueue_in_the_callers_transaction_commit_runs_rollback_leaves_nothing(
 def test_idle_worker_is_woken_by_notify_for_each_job_enqueued_one_at_a_time(
     idle_worker: Proc, app: offload.App, store: Store, ledger_path: Path
 ) -> None:
-    handles = []
+    handles: list[offload.JobHandle] = []
+
+    def last_ran() -> bool:
+        return any(r.job_id == handles[-1].id and r.ok for r in ledger.read(ledger_path))
+
     for n in range(20):
         handle = app.enqueue("noop", n)
         handles.append(handle)
-        # Nothing else is running: the worker is idle again before each enqueue.
-        wait_for(
-            lambda h=handle: any(r.job_id == h.id and r.ok for r in ledger.read(ledger_path)),
-            WAKE_S,
-            message=lambda: f"job {n} to run\n{idle_worker.tail()}",
-        )
+        # One at a time: each is enqueued once the one before has run.
+        wait_for(last_ran, WAKE_S, message=lambda: f"job {len(handles)} to run\n{idle_worker.tail()}")
     assert [h.wait(5) for h in handles] == list(range(20))
-    report = ledger.check(ledger_path, [h.id for h in handles] + [r.job_id for r in ledger.read(ledger_path)[:1]])
+    report = ledger.check(ledger_path, [h.id for h in handles])
     report.assert_ok()
     assert all(r.pid == idle_worker.pid for r in report.runs)
     assert store.value("SELECT count(*) FROM offload.jobs WHERE status = 'completed' AND attempts = 1") == 21

@@ -61,7 +61,7 @@ def insert_params(job: NewJob, now: float | None) -> dict[str, Any]:
 
 def progress_params(p: Progress | None) -> dict[str, Any]:
     """The job columns a progress write sets, and its events as parallel arrays: one
-    ``progress`` event (dated ``now``) and one ``message`` event per new message."""
+    ``message`` event per new message, then one ``progress`` event (dated ``now``)."""
     if p is None:
         return {
             "current": None,
@@ -72,12 +72,16 @@ def progress_params(p: Progress | None) -> dict[str, Any]:
             "ev_data": [],
             "ev_at": [],
         }
-    data = {"current": p.current, "total": p.total, "message": p.message}
-    types, payloads, ats = ["progress"], [serialization.dumps(data)], [None]
-    for m in p.new_messages:
+    types: list[str] = []
+    payloads: list[str] = []
+    ats: list[float | None] = []
+    for m in p.new_messages:  # the new messages first, then the state they led to
         types.append("message")
         payloads.append(serialization.dumps(m))
         ats.append(m["at"])
+    types.append("progress")
+    payloads.append(serialization.dumps({"current": p.current, "total": p.total, "message": p.message}))
+    ats.append(None)
     return {
         "current": p.current,
         "total": p.total,

@@ -111,12 +111,15 @@ class StatsBatch:
 
 
 def progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: float) -> None:
+    """The new messages, oldest first, then one "progress" event with the latest state."""
+    events = [
+        {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
+        for m in p.new_messages
+    ]
     data = {"current": p.current, "total": p.total, "message": p.message}
-    events = [{"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}]
-    for m in p.new_messages:
-        events.append(
-            {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
-        )
+    events.append(
+        {"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}
+    )
     c.executemany(q.EVENT_INSERT, events)
 
 
