@@ -36,9 +36,12 @@ def cell(wl: dict | None, key: str, fmt: str, notes: list[str], system: str) -> 
         return "–"
     for kind in ("na", "error"):
         if kind in wl:
-            notes.append(f"{system}, {wl.get('_name')}: {'n/a' if kind == 'na' else 'error'}"
-                         f" — {wl[kind].splitlines()[0][:300]}")
-            return f"n/a [{len(notes)}]" if kind == "na" else f"error [{len(notes)}]"
+            text = (f"{system}, {wl.get('_name')}: {'n/a' if kind == 'na' else 'error'}"
+                    f" — {wl[kind].splitlines()[0][:300]}")
+            if text not in notes:
+                notes.append(text)
+            i = notes.index(text) + 1
+            return f"n/a [{i}]" if kind == "na" else f"error [{i}]"
     v = wl.get(key)
     if not isinstance(v, dict):
         return "–"
