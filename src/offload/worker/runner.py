@@ -153,6 +153,9 @@ class Worker:
     def _turn(self, *, claiming: bool) -> int:
         """One round trip: write the outcomes that are ready and claim jobs for the free
         slots, in one transaction. Returns how many jobs were claimed."""
+        linger = self.app.settings.commit_linger_s
+        if linger and 0 < len(self._done) < len(self._running):
+            time.sleep(linger)  # let jobs that are about to finish join this commit
         batch = []
         while self._done:
             batch.append(self._done.popleft())
