@@ -1,6 +1,6 @@
 """Run one workload once for one system, in that system's virtualenv.
 
-    python driver.py --system NAME --workload WORKLOAD --n N --out result.json
+    python driver.py --system NAME --workload WORKLOAD --n N --out result.json [--seconds S]
 
 The store is made fresh first (Redis FLUSHALL, a new PostgreSQL database or a
 new SQLite file), so every run starts from an empty store. The result, or the
@@ -66,6 +66,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--idle", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--seconds", type=float, default=10.0, help="api: length of the load window")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -89,7 +90,7 @@ def main() -> int:
         peer.setup()
         bench = Bench(peer, marks, work, a.timeout)
         fn = getattr(bench, a.workload)
-        args = (a.n, a.idle) if a.workload == "memory" else (a.n,)
+        args = {"memory": (a.n, a.idle), "api": (a.n, a.seconds)}.get(a.workload, (a.n,))
         result["result"] = fn(*args)
     except NotSupported as e:
         result["na"] = str(e)

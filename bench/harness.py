@@ -7,9 +7,13 @@ the record size and "last completion" is the largest timestamp in it.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -45,11 +49,11 @@ class Marks:
 class Worker:
     """A worker subprocess in its own process group, output to a log file."""
 
-    def __init__(self, peer: BasePeer, mode: str, log: Path) -> None:
+    def __init__(self, peer: BasePeer, mode: str, log: Path, cmd: list[str] | None = None) -> None:
         env = dict(os.environ, BENCH_SLOTS=str(peer.slots[mode]),
                    PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
         self.log = log
-        self.cmd = peer.worker_cmd(mode)
+        self.cmd = cmd or peer.worker_cmd(mode)
         self._out = open(log, "wb")
         self.started = time.time()
         self.proc = subprocess.Popen(self.cmd, cwd=HERE, env=env, stdout=self._out,
@@ -114,6 +118,30 @@ def wait_count(marks: Marks, target: int, worker: Worker, timeout: float,
             raise TimeoutError(f"{marks.count()} of {target} jobs done after {timeout}s")
         worker.check()
         time.sleep(poll)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, proc: Worker, timeout: float, path: str = "/api/health") -> None:
+    deadline = time.time() + timeout
+    while True:
+        proc.check()
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", path)
+            if c.getresponse().status == 200:
+                c.close()
+                return
+            c.close()
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise TimeoutError(f"no 200 from 127.0.0.1:{port}{path} after {timeout}s")
+        time.sleep(0.1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -214,3 +242,126 @@ class Bench:
                 "rss_after_mb": rss_after["rss_mb"], "uss_after_mb": rss_after["uss_mb"],
                 "processes": rss_idle["processes"], "idle_cpu_pct": cpu,
                 "idle_window_s": idle, "drained": n}
+
+    # -- offload-only workloads: the other systems raise NotSupported at once ------------
+
+    def api(self, n: int, seconds: float = 10.0, procs: int = 2, conns: int = 8) -> dict:
+        """Status GETs per second of one API server process while a worker drains n jobs."""
+        port = free_port()
+        server_cmd = self.peer.api_server_cmd(port)
+        ids = self.peer.fill_ids("noop", n)
+        token = self.peer.api_token()
+        system = self.marks.path.stem
+        id_file = self.logdir / f"api-ids-{system}.txt"
+        id_file.write_text("\n".join(ids) + "\n")
+        self.marks.clear()
+        server = Worker(self.peer, "cpu", self.logdir / f"server-{system}-api.log", cmd=server_cmd)
+        worker = None
+        load_cmd = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--token", token,
+                    "--ids", str(id_file), "--procs", str(procs), "--conns", str(conns),
+                    "--seconds", str(seconds), "--warmup", "1", "--max-requests", "2000000"]
+        try:
+            wait_http(port, server, 60)
+            worker = self._worker("cpu", "api")
+            done_before = self.marks.count()
+            p = subprocess.run(load_cmd, cwd=HERE, capture_output=True, text=True, timeout=seconds + 120)
+            done_during = self.marks.count() - done_before
+            server.check()
+            worker.check()
+        finally:
+            if worker is not None:
+                worker.stop()
+            server.stop()
+            id_file.unlink(missing_ok=True)
+        if p.returncode != 0 or not p.stdout.strip():
+            raise RuntimeError(f"load generator exited {p.returncode}: {p.stderr[-1500:]}")
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        if not r["ok"]:
+            raise RuntimeError(f"no 200 answers: statuses {r['statuses']}, {r['conn_errors']} connection errors")
+        shown = [w if w != token else "$TOKEN" for w in load_cmd]
+        return {"rate": r["rate"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"],
+                "requests": r["ok"], "seconds": r["seconds"], "non_200": r["non_200"],
+                "conn_errors": r["conn_errors"], "connections": procs * conns,
+                "jobs_queued": n, "jobs_done_during": done_during,
+                "server": " ".join(server.cmd), "worker": " ".join(worker.cmd) if worker else None,
+                "loadgen": " ".join(shown[1:])}
+
+    def scale(self, n: int, batch: int = 10_000, left: int = 10_000, lookups: int = 2_000,
+              lists: int = 200, span_days: float = 30.0, keep: int = 10_000,
+              older_than_days: float = 7.0) -> dict:
+        """A store holding n jobs: bulk enqueue, then lookups, listing, claiming, the
+        size on disk, and pruning down to the newest `keep` completed jobs."""
+        store = self.peer.scale_store()
+        left = min(left, max(1, n // 5))
+        # Retention is the worker's too (it prunes at start): keep it off during the claim,
+        # the timed prune below is the measurement of it.
+        os.environ["OFFLOAD_KEEP_COMPLETED_S"] = str(100 * 365 * 86400.0)
+        os.environ["OFFLOAD_KEEP_COMPLETED"] = str(10**12)
+        out: dict = {"jobs": n, "batch": batch}
+
+        t = time.perf_counter()
+        for i in range(0, n, batch):
+            self.peer.enqueue_bulk("noop", min(batch, n - i))
+        out["enqueue_s"] = time.perf_counter() - t
+        out["enqueue_rate"] = n / out["enqueue_s"]
+
+        t = time.perf_counter()  # set-up, not a measurement of offload
+        out["completed"] = store.finish_all_but(left, span_days * 86400)
+        out["queued"] = n - out["completed"]
+        out["setup_s"] = time.perf_counter() - t
+
+        def timed(calls: list) -> list[float]:
+            ms = []
+            for fn in calls:
+                s = time.perf_counter()
+                fn()
+                ms.append((time.perf_counter() - s) * 1000)
+            return ms
+
+        ids = store.sample_ids(lookups)
+        ms = timed([lambda i=i: store.get_job(i) for i in ids])
+        out.update(lookup_p50_ms=percentile(ms, 50), lookup_p99_ms=percentile(ms, 99), lookups=len(ms))
+
+        def page(**kw) -> None:  # noqa: ANN003
+            if not store.list_jobs(status="completed", task="noop", limit=20, **kw):
+                raise RuntimeError(f"empty page of completed jobs ({kw})")
+
+        ms = timed([page] * lists)
+        out.update(list_p50_ms=percentile(ms, 50), list_p99_ms=percentile(ms, 99), lists=len(ms))
+        cursors = store.sample_ids(lists, status="completed")
+        cursors = [c for c in cursors if c != min(cursors)]  # the oldest job has no page before it
+        ms = timed([lambda c=c: page(before=c) for c in cursors])
+        out.update(list_cursor_p50_ms=percentile(ms, 50), list_cursor_p99_ms=percentile(ms, 99))
+
+        self.marks.clear()
+        system = self.marks.path.stem
+        w = Worker(self.peer, "cpu", self.logdir / f"worker-{system}-scale.log",
+                   cmd=[*self.peer.worker_cmd("cpu"), "--burst"])
+        try:
+            rc = w.proc.wait(self.timeout)
+            exited = time.time()
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"burst worker still running after {self.timeout}s "
+                               f"({self.marks.count()} of {left} done)") from None
+        finally:
+            w.stop()
+        if rc != 0 or self.marks.count() != out["queued"]:
+            raise RuntimeError(f"burst worker exited {rc} after {self.marks.count()} of {out['queued']} jobs "
+                               f"(log: {w.log})")
+        last = max(self.marks.values())
+        out.update(claim_s=last - w.started, claim_rate=out["queued"] / (last - w.started),
+                   claim_exit_s=exited - w.started, worker=" ".join(w.cmd))
+
+        out["size_mb"] = store.size_bytes() / 2**20
+        t = time.perf_counter()
+        out["pruned"] = store.prune(older_than_s=older_than_days * 86400, keep=keep)
+        out["prune_s"] = time.perf_counter() - t
+        out["completed_left"] = store.count("completed")
+        out["size_after_prune_mb"] = store.size_bytes() / 2**20
+        t = time.perf_counter()
+        out["compaction"] = store.compact()
+        out["compact_s"] = time.perf_counter() - t
+        out["size_after_compact_mb"] = store.size_bytes() / 2**20
+        out["prune_rule"] = (f"completed: ended more than {older_than_days:g} days ago, "
+                             f"or beyond the newest {keep:,}")
+        return out

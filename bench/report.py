@@ -14,6 +14,32 @@ COLUMNS = [
     ("memory", "rss_idle_mb", "RSS idle (MB)", "{:,.0f}"),
     ("memory", "rss_after_mb", "RSS after drain (MB)", "{:,.0f}"),
     ("memory", "idle_cpu_pct", "Idle CPU (%)", "{:,.2f}"),
+    ("api", "rate", "API status GETs/s", "{:,.0f}"),
+    ("api", "p99_ms", "API GET p99 (ms)", "{:,.1f}"),
+    ("scale", "lookup_p99_ms", "Big store: lookup p99 (ms)", "{:,.2f}"),
+    ("scale", "claim_rate", "Big store: claim (jobs/s)", "{:,.0f}"),
+]
+
+# The offload-only workloads in full, below the main table: (workload, key, title, format).
+DETAILS = [
+    ("api", "rate", "status GETs per second (200 answers)", "{:,.0f}"),
+    ("api", "p50_ms", "GET latency p50 (ms)", "{:,.2f}"),
+    ("api", "p99_ms", "GET latency p99 (ms)", "{:,.2f}"),
+    ("api", "non_200", "non-200 answers", "{:,.0f}"),
+    ("api", "jobs_done_during", "jobs the worker finished meanwhile", "{:,.0f}"),
+    ("scale", "enqueue_s", "bulk enqueue of all jobs (s)", "{:,.1f}"),
+    ("scale", "enqueue_rate", "bulk enqueue (jobs/s)", "{:,.0f}"),
+    ("scale", "lookup_p50_ms", "status lookup p50 (ms)", "{:,.3f}"),
+    ("scale", "lookup_p99_ms", "status lookup p99 (ms)", "{:,.3f}"),
+    ("scale", "list_p99_ms", "list completed+noop, first page of 20, p99 (ms)", "{:,.2f}"),
+    ("scale", "list_cursor_p99_ms", "same with a random `before=` cursor, p99 (ms)", "{:,.2f}"),
+    ("scale", "claim_rate", "claim: burst worker drains the queued jobs (jobs/s)", "{:,.0f}"),
+    ("scale", "size_mb", "store size on disk (MB)", "{:,.0f}"),
+    ("scale", "pruned", "jobs pruned", "{:,.0f}"),
+    ("scale", "prune_s", "prune time (s)", "{:,.1f}"),
+    ("scale", "size_after_prune_mb", "size right after pruning (MB)", "{:,.0f}"),
+    ("scale", "compact_s", "compaction time (s)", "{:,.1f}"),
+    ("scale", "size_after_compact_mb", "size after compaction (MB)", "{:,.0f}"),
 ]
 
 
@@ -25,7 +51,9 @@ def brief(run: dict) -> str:
         return "n/a: " + run["na"]
     r = run["result"]
     parts = []
-    for key in ("rate", "seconds", "p50_ms", "p99_ms", "rss_idle_mb", "rss_after_mb", "idle_cpu_pct"):
+    for key in ("rate", "seconds", "p50_ms", "p99_ms", "rss_idle_mb", "rss_after_mb", "idle_cpu_pct",
+                "enqueue_rate", "lookup_p99_ms", "list_p99_ms", "list_cursor_p99_ms", "claim_rate",
+                "size_mb", "prune_s", "size_after_compact_mb"):
         if key in r:
             parts.append(f"{key}={r[key]:,.2f}")
     return " ".join(parts)
@@ -38,6 +66,8 @@ def cell(wl: dict | None, key: str, fmt: str, notes: list[str], system: str) -> 
         if kind in wl:
             text = (f"{system}, {wl.get('_name')}: {'n/a' if kind == 'na' else 'error'}"
                     f" — {wl[kind].splitlines()[0][:300]}")
+            if kind == "na" and wl[kind].startswith("offload-only"):  # one note for every peer
+                text = f"{wl.get('_name')}: n/a for the other systems — {wl[kind]}"
             if text not in notes:
                 notes.append(text)
             i = notes.index(text) + 1
@@ -57,7 +87,7 @@ def markdown(doc: dict) -> str:
     sizes = doc["sizes"]
     out = ["# Benchmark results", ""]
     out.append(f"Run {doc['started']}{' (quick smoke run: tiny N)' if doc['quick'] else ''}; "
-               f"{doc['repeats']} repeat(s) per workload (memory: 1); medians, ± is half the "
+               f"{doc['repeats']} repeat(s) per workload (memory, scale: 1); medians, ± is half the "
                f"min–max range relative to the median. Total {doc.get('duration_s', 0) / 60:.1f} min.")
     out.append("")
     out.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
@@ -98,6 +128,7 @@ def markdown(doc: dict) -> str:
         for i, n in enumerate(notes, 1):
             out.append(f"{i}. {n}")
             seen.append(n)
+    out += _details(doc)
     out += ["", "## Worker configuration and versions", "",
             "| System | Versions | Worker (no-op, latency, progress, memory) | Worker (I/O, 50 slots) |",
             "|---|---|---|---|"]
@@ -108,6 +139,42 @@ def markdown(doc: dict) -> str:
                    f"`{_short(cfg.get('io'))}` |")
     out += ["", "Raw numbers, every repeat and the machine details are in the JSON file beside this one.", ""]
     return "\n".join(out)
+
+
+def _details(doc: dict) -> list[str]:
+    """The offload-only workloads (api, scale): every figure, one column per system."""
+    sizes = doc["sizes"]
+    rows = [d for d in DETAILS if d[0] in sizes]
+    systems = [(name, e) for name, e in doc["systems"].items()
+               if any(isinstance(e["workloads"].get(w, {}).get(k), dict) for w, k, _t, _f in rows)]
+    if not rows or not systems:
+        return []
+    out = ["", "## offload only: HTTP API and a big store", ""]
+    if "api" in sizes:
+        out.append(f"`api`: one `offload serve` process (auth on, rate limit off) answers "
+                   f"`GET /api/jobs/{{id}}` for random ids of {sizes['api']:,} jobs, from a load "
+                   f"generator in another process (2 processes × 8 keep-alive connections, "
+                   f"{doc.get('api_seconds', 10):g} s), while an `offload worker` drains those jobs.")
+    if "scale" in sizes:
+        out.append(f"`scale`: {sizes['scale']:,} jobs bulk-enqueued, all but 10,000 then marked completed "
+                   "in SQL (set-up, untimed); lookups, listing, a burst worker claiming the 10,000, size, "
+                   "pruning to the newest 10,000 completed, compaction (SQLite `VACUUM`, PostgreSQL "
+                   "`VACUUM FULL`).")
+    out += ["", "| | " + " | ".join(e.get("label") or n for n, e in systems) + " |",
+            "|---|" + "---:|" * len(systems)]
+    for w, key, title, fmt in rows:
+        cells = []
+        for _name, e in systems:
+            v = e["workloads"].get(w, {}).get(key)
+            if not isinstance(v, dict):
+                cells.append("–")
+                continue
+            text = fmt.format(v["median"])
+            if len(v["values"]) > 1 and v["median"]:
+                text += f" ±{(v['max'] - v['min']) / 2 / v['median'] * 100:.0f}%"
+            cells.append(text)
+        out.append(f"| {w}: {title} | " + " | ".join(cells) + " |")
+    return out
 
 
 def _short(cmd: str | None) -> str:

@@ -5,6 +5,7 @@ system's own virtualenv, so a system that fails to import or crashes is
 recorded and the others go on.
 
     python3 bench/runner.py [--quick] [--systems a,b] [--workloads x,y] [--repeats N]
+                            [--size scale=200000]
 """
 
 from __future__ import annotations
@@ -27,26 +28,30 @@ import report  # noqa: E402
 import servers  # noqa: E402
 from peers import SYSTEMS  # noqa: E402
 
-WORKLOADS = ["enqueue", "bulk", "drain", "latency", "progress", "io", "memory"]
+WORKLOADS = ["enqueue", "bulk", "drain", "latency", "progress", "io", "memory", "api", "scale"]
 FULL = {"enqueue": 10_000, "bulk": 10_000, "drain": 10_000, "latency": 200,
-        "progress": 1_000, "io": 1_000, "memory": 1_000}
+        "progress": 1_000, "io": 1_000, "memory": 1_000, "api": 10_000, "scale": 1_000_000}
 QUICK = {"enqueue": 200, "bulk": 200, "drain": 200, "latency": 20,
-         "progress": 20, "io": 50, "memory": 200}
-ONCE = {"memory"}  # long idle window: one run is enough
+         "progress": 20, "io": 50, "memory": 200, "api": 2_000, "scale": 50_000}
+ONCE = {"memory", "scale"}  # long idle window / a long set-up: one run is enough
+API_SECONDS = {False: 10.0, True: 5.0}  # length of the api load window (full, quick)
+TIMEOUT = {"scale": 3600}  # per driver run, s; default 1200
 
 
-def run_one(python: Path, system: str, workload: str, n: int, idle: float) -> dict:
+def run_one(python: Path, system: str, workload: str, n: int, idle: float, seconds: float) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = Path(f.name)
+    limit = TIMEOUT.get(workload, 1200)
     cmd = [str(python), str(HERE / "driver.py"), "--system", system, "--workload", workload,
-           "--n", str(n), "--idle", str(idle), "--out", str(out)]
+           "--n", str(n), "--idle", str(idle), "--seconds", str(seconds), "--out", str(out),
+           "--timeout", str(min(600.0, limit / 2))]
     try:
-        p = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=1200)
+        p = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=limit)
         if out.stat().st_size:
             return json.loads(out.read_text())
         return {"error": f"driver exited {p.returncode}: {p.stderr[-2000:]}"}
     except subprocess.TimeoutExpired:
-        return {"error": "driver timed out after 1200 s"}
+        return {"error": f"driver timed out after {limit} s"}
     finally:
         out.unlink(missing_ok=True)
 
@@ -96,6 +101,8 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=None, help="default 3 (1 with --quick)")
     ap.add_argument("--idle", type=float, default=None, help="idle CPU window, s (default 30)")
     ap.add_argument("--name", default="latest", help="results file stem in bench/results/")
+    ap.add_argument("--size", action="append", default=[], metavar="WORKLOAD=N",
+                    help="override N of one workload, e.g. --size scale=200000 (repeatable)")
     a = ap.parse_args()
 
     systems = [s for s in a.systems.split(",") if s]
@@ -106,7 +113,12 @@ def main() -> int:
     for w in workloads:
         if w not in WORKLOADS:
             ap.error(f"unknown workload {w}; known: {', '.join(WORKLOADS)}")
-    sizes = QUICK if a.quick else FULL
+    sizes = dict(QUICK if a.quick else FULL)
+    for item in a.size:
+        w, _, n = item.partition("=")
+        if w not in sizes or not n.replace("_", "").isdigit():
+            ap.error(f"--size {item}: expected WORKLOAD=N with a known workload")
+        sizes[w] = int(n)
     repeats = a.repeats or (1 if a.quick else 3)
     idle = a.idle if a.idle is not None else (3.0 if a.quick else 30.0)
 
@@ -123,7 +135,8 @@ def main() -> int:
 
     doc: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
                  "repeats": repeats, "sizes": {w: sizes[w] for w in workloads},
-                 "idle_window_s": idle, "machine": machine_info(), "systems": {}}
+                 "idle_window_s": idle, "api_seconds": API_SECONDS[a.quick],
+                 "machine": machine_info(), "systems": {}}
     doc["machine"]["servers"] = short_versions(doc["machine"])
     t_all = time.time()
     try:
@@ -140,7 +153,7 @@ def main() -> int:
                 runs = []
                 for i in range(1 if w in ONCE else repeats):
                     t = time.time()
-                    r = run_one(python, system, w, sizes[w], idle)
+                    r = run_one(python, system, w, sizes[w], idle, API_SECONDS[a.quick])
                     runs.append(r)
                     entry.setdefault("label", r.get("label"))
                     if r.get("versions"):

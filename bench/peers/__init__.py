@@ -27,6 +27,10 @@ class NotSupported(Exception):
     """The system has no API for this workload; the message says why."""
 
 
+# The message of the n/a the report shows once for all peers (see report.cell).
+OFFLOAD_ONLY = "offload-only workload"
+
+
 class BasePeer:
     """Defaults shared by the adapters. Subclasses set the class attributes."""
 
@@ -69,6 +73,24 @@ class BasePeer:
     def enqueue_bulk(self, kind: str, n: int) -> None:
         """Submit n jobs in one call of the system's bulk API."""
         raise NotSupported(self.bulk_note or "no bulk enqueue")
+
+    # -- offload-only workloads (api, scale); the other systems answer n/a ---------------
+
+    def api_server_cmd(self, port: int) -> list[str]:
+        """argv of the HTTP API server on 127.0.0.1:port (auth on, no rate limit)."""
+        raise NotSupported(f"{OFFLOAD_ONLY}: its HTTP API")
+
+    def api_token(self) -> str:
+        """An admin token for that server."""
+        raise NotSupported(f"{OFFLOAD_ONLY}: its HTTP API")
+
+    def fill_ids(self, kind: str, n: int, chunk: int = 1000) -> list[str]:
+        """Like fill, and return the new jobs' ids."""
+        raise NotSupported(OFFLOAD_ONLY)
+
+    def scale_store(self) -> object:
+        """The store-level operations of the scale workload (see peers/offload_bench.py)."""
+        raise NotSupported(f"{OFFLOAD_ONLY}: its store at scale")
 
     def fill(self, kind: str, n: int, chunk: int = 1000) -> None:
         """Queue n jobs as fast as the system allows (untimed set-up)."""
