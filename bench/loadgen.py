@@ -95,7 +95,8 @@ def main() -> int:
     ap.add_argument("--max-requests", type=int, default=2_000_000)
     a = ap.parse_args()
 
-    ids = [ln.strip() for ln in open(a.ids) if ln.strip()]
+    with open(a.ids) as f:
+        ids = [ln.strip() for ln in f if ln.strip()]
     if not ids:
         print(json.dumps({"error": "no ids"}))
         return 1

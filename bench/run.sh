@@ -45,8 +45,10 @@ make_venv "$HERE/.venv-peers" "$(hash_of "$HERE/requirements-peers.txt")" -r "$H
 make_venv "$HERE/.venv-peers-arq" "$(hash_of "$HERE/requirements-arq.txt")" -r "$HERE/requirements-arq.txt"
 # offload itself, editable, so the run always measures the working tree. A failure
 # here is not fatal: the runner records offload as not importable and goes on.
-make_venv "$HERE/.venv-offload" "$(hash_of "$ROOT/pyproject.toml")" \
-    -e "$ROOT[postgres]" psutil==7.2.2 || log "offload could not be installed; it will be reported as an error"
+# The web extra is for the api workload (offload serve).
+OFFLOAD_EXTRAS="postgres,web"
+make_venv "$HERE/.venv-offload" "$(hash_of "$ROOT/pyproject.toml")-$OFFLOAD_EXTRAS" \
+    -e "$ROOT[$OFFLOAD_EXTRAS]" psutil==7.2.2 || log "offload could not be installed; it will be reported as an error"
 
 cleanup() { "$PY" "$HERE/servers.py" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT

@@ -100,3 +100,44 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     logs = procs.logs()
     assert "LISTEN connection lost" in logs
     assert "Traceback" not in logs
+
+
+def test_an_outage_longer_than_the_lease_takes_no_job_from_a_live_worker(
+    procs: Procs, server: PostgresCluster, quick_app: offload.App, store: Store, ledger_path: Path, url: str
+) -> None:
+    """While the store is down nobody can heartbeat, so every lease looks expired once
+    it is back. Live workers must get to heartbeat before anyone recovers: no job runs
+    twice, and each keeps the result of its first and only run."""
+    app = quick_app
+    # A short lease, and store calls that give up after 1 s (the lease must outlast them).
+    env = {"OFFLOAD_LEASE_S": "3", "OFFLOAD_HEARTBEAT_S": "0.5", "OFFLOAD_URL": f"{url}?pool_timeout=1"}
+    workers = {h: procs.worker("--concurrency", "4", env={**env, "OFFLOAD_HOSTNAME": h}, name=h) for h in HOSTS}
+    wait_registered(app, workers)
+    jobs = app.enqueue_many("stubborn", [((8.0,), {}) for _ in range(6)])  # deaf to cancel requests
+    accepted = [h.id for h in jobs]
+
+    def all_running() -> bool:
+        return {r.job_id for r in ledger.read(ledger_path)} >= set(accepted)
+
+    wait_for(all_running, 30, message=lambda: f"the jobs to start\n{procs.logs()[-3000:]}")
+    server.stop()
+    # Out of touch for more than a lease: each worker gives up its runs' leases in its
+    # own mind (and asks them to stop), and every stored lease has run out.
+    wait_for(
+        lambda: procs.logs().count("lease lost") >= len(accepted),
+        30,
+        interval=0.1,
+        message=lambda: f"the workers to notice their leases ran out\n{procs.logs()[-3000:]}",
+    )
+    server.start()
+    wait_for(
+        lambda: store.status_counts() == {"completed": len(accepted)},
+        60,
+        interval=0.2,
+        message=lambda: f"{len(accepted)} jobs completed, have {store.status_counts()}\n{procs.logs()[-4000:]}",
+    )
+    report = ledger.check(ledger_path, accepted)
+    report.assert_ok()
+    assert store.attempts() == {1: len(accepted)}, "a job was taken from a live worker after the outage"
+    for w in workers.values():
+        assert w.alive, f"{w.name} exited during the outage\n{w.tail()}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import Backend, Outcome, Waiter
 from ..context import JobContext
 from ..errors import OffloadError
-from ..job import JobRecord
+from ..job import JobRecord, JobStatus
 from .executor import Outcomes, Run, run_async, run_sync
 from .pool import AsyncLoop, ThreadPool
 from .services import Services
@@ -59,6 +59,7 @@ class Worker:
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
         self._stuck = 0  # threads still busy with a job that timed out
+        self.last_store_error = -1e18  # monotonic time a store call last failed
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
         self._stopped = threading.Event()
@@ -135,6 +136,7 @@ class Worker:
                     if self._turn(claiming=not stopping):
                         continue
                 except OffloadError as exc:
+                    self.store_failed()
                     pause = _backoff(pause)
                     log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
                 if self.burst and not self._running and not self._done and pause == 0.0:
@@ -163,10 +165,19 @@ class Worker:
         if not batch and free <= 0:
             return 0
         s = self.app.settings
+        # A run stopped because this worker lost touch with the store, not on request,
+        # goes back to queued (or to cancelled, if a cancel was asked for meanwhile).
+        given_back = [(run, o) for run, o in batch if run.ctx.lost and o.status == JobStatus.CANCELLED]
+        finished = [item for item in batch if item not in given_back]
         try:
-            if batch:
+            released = self.backend.job_release([run.lease for run, _ in given_back]) if given_back else set()
+            if finished:
                 written, jobs = self.backend.job_finish_and_claim(
-                    [o for _, o in batch], queues=self.queues, limit=max(free, 0), worker_id=self.id, lease_s=s.lease_s
+                    [o for _, o in finished],
+                    queues=self.queues,
+                    limit=max(free, 0),
+                    worker_id=self.id,
+                    lease_s=s.lease_s,
                 )
             else:
                 written, jobs = (
@@ -176,7 +187,7 @@ class Worker:
         except OffloadError:
             self._done.extendleft(reversed(batch))  # keep them; write again later
             raise
-        self._retire(batch, written)
+        self._retire(batch, written | released)
         for record in jobs:
             self._dispatch(record)
         return len(jobs)
@@ -245,6 +256,9 @@ class Worker:
             self._waiter.ring()
 
     # -- called by Services -----------------------------------------------------------------
+
+    def store_failed(self) -> None:
+        self.last_store_error = time.monotonic()
 
     def time_out(self, run: Run) -> None:
         """A sync task ran past its timeout: record it now; its thread is abandoned."""

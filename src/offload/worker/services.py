@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 class Every:
     """Runs ``fn`` when ``period`` seconds passed since its last run."""
 
-    def __init__(self, period: float, fn: Callable[[], None], name: str) -> None:
-        self.period, self.fn, self.name = period, fn, name
+    def __init__(self, period: float, fn: Callable[[], None], name: str, on_store_error: Callable[[], None]) -> None:
+        self.period, self.fn, self.name, self.on_store_error = period, fn, name, on_store_error
         self.next = 0.0
 
     def tick(self, now: float) -> None:
@@ -35,6 +35,7 @@ class Every:
         try:
             self.fn()
         except OffloadError as exc:  # the store is down: try again next period
+            self.on_store_error()
             log.warning("worker %s failed: %s", self.name, exc)
         except Exception:
             log.exception("worker %s failed", self.name)
@@ -46,16 +47,17 @@ class Services:
         s = worker.app.settings
         self.host = s.hostname or socket.gethostname()
         self.started_at = time.time()
+        self.beaten = time.monotonic()  # the last heartbeat the store took
         self.parent = os.getppid() if worker.supervised else None
         self.duties = [
-            Every(s.progress_flush_s, self.flush_progress, "progress"),
-            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts"),
-            Every(s.heartbeat_s, self.heartbeat, "heartbeat"),
-            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery"),
-            Every(s.prune_every_s, self.prune, "retention"),
+            Every(s.progress_flush_s, self.flush_progress, "progress", worker.store_failed),
+            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", worker.store_failed),
+            Every(s.heartbeat_s, self.heartbeat, "heartbeat", worker.store_failed),
+            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", worker.store_failed),
+            Every(s.prune_every_s, self.prune, "retention", worker.store_failed),
         ]
         if s.run_scheduler:
-            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler"))
+            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler", worker.store_failed))
         self.tick = min(d.period for d in self.duties)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="offload-services", daemon=True)
@@ -119,6 +121,11 @@ class Services:
         w = self.w
         runs = w.runs()
         s = w.app.settings
+        if runs and time.monotonic() - self.beaten > s.lease_s:
+            # Out of touch for a whole lease: another worker may already run these jobs.
+            for run in runs:
+                if not run.ctx.lost:
+                    w.lease_lost(run)
         if runs:
             result = w.backend.job_heartbeat([r.lease for r in runs], lease_s=s.lease_s)
             for run in runs:
@@ -138,8 +145,15 @@ class Services:
                 running=[r.record.id for r in runs],
             )
         )
+        self.beaten = time.monotonic()
 
     def recover(self) -> None:
+        """Take back other workers' expired jobs, but only once this worker has been in
+        touch with the store for two leases: after an outage every lease looks expired,
+        and live workers need time to heartbeat again (their own store calls may still
+        be waiting out a connect timeout)."""
+        if time.monotonic() - self.w.last_store_error < 2 * self.w.app.settings.lease_s:
+            return
         for record in self.w.backend.job_recover():
             log.warning(
                 "job %s recovered from a lost worker: now %s",
