@@ -11,11 +11,14 @@ OffloadError
 ├── InvalidTransition         the job's state forbids the action
 ├── BackendError
 │   └── BackendUnavailable    the store can't be reached right now (retryable)
+├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
+├── AccessDenied              authenticated, but not allowed (admin-only actions)
+├── InvalidRequest            a request parameter that can't be understood
+│   └── InvalidField          a field of a request body with the wrong type or value
 ├── WaitTimeout               JobHandle.wait ran out of time
 ├── JobFailed                 JobHandle.wait on a job that ended failed
-├── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
-│                             by JobContext.check_cancelled()
-└── LeaseLost                 a worker's write was refused: another run owns the job
+└── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
+                              by JobContext.check_cancelled()
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ __all__ = [
     "JobCancelled",
     "JobFailed",
     "JobNotFound",
-    "LeaseLost",
     "NotSerializable",
     "OffloadError",
     "PayloadTooLarge",
@@ -147,9 +149,3 @@ class JobCancelled(OffloadError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"job {job_id} was cancelled")
-
-
-class LeaseLost(OffloadError):
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(f"job {job_id} is no longer held by this worker")
