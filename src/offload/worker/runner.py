@@ -152,9 +152,11 @@ class Worker:
         except OffloadError:
             return False
 
-    def _turn(self, *, claiming: bool) -> int:
+    def _turn(self, *, claiming: bool) -> bool:
         """One round trip: write the outcomes that are ready and claim jobs for the free
-        slots, in one transaction. Returns how many jobs were claimed."""
+        slots, in one transaction. True when every free slot got a job (more may be
+        waiting: turn again at once); otherwise the queue is empty for now, and the
+        loop waits for a ring instead of asking the store again."""
         linger = self.app.settings.commit_linger_s
         if linger and 0 < len(self._done) < len(self._running):
             time.sleep(linger)  # let jobs that are about to finish join this commit
@@ -163,7 +165,7 @@ class Worker:
             batch.append(self._done.popleft())
         free = self.concurrency - (len(self._running) - len(batch)) - self._stuck if claiming else 0
         if not batch and free <= 0:
-            return 0
+            return False
         s = self.app.settings
         # A run stopped because this worker lost touch with the store, not on request,
         # goes back to queued (or to cancelled, if a cancel was asked for meanwhile).
@@ -190,7 +192,7 @@ class Worker:
         self._retire(batch, written | released)
         for record in jobs:
             self._dispatch(record)
-        return len(jobs)
+        return bool(jobs) and len(jobs) >= free
 
     def _retire(self, batch: list[tuple[Run, Outcome]], written: set[str]) -> None:
         with self._lock:
