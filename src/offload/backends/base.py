@@ -192,6 +192,9 @@ class Backend(Protocol):
     """A job store. See the module docstring for the rules."""
 
     url: str
+    # True when reads never wait on a network or a lock (SQLite in WAL mode), so an
+    # event loop may make them itself instead of handing them to a thread.
+    local_reads: bool
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; return that version."""

@@ -55,6 +55,14 @@ class Server:
         self.hub = EventHub(self.jobs, interval=config.hub_interval_s)
         self.body_limit = config.max_body or app.settings.max_payload + 64 * 1024
 
+    async def read(self, answer: Callable[[], Response]) -> Response:
+        """Answer a read-only request: on the event loop itself when the store's reads
+        are local (no hand-off to a thread: several times the requests per second),
+        else in a worker thread."""
+        if self.app.backend.local_reads:
+            return answer()
+        return await run_in_threadpool(answer)
+
     def principal(self, request: Request, *, limited: bool = True) -> Principal:
         """Authenticate (and count against the rate limit): call in a worker thread."""
         p = self.auth.principal(request.headers)
@@ -95,17 +103,28 @@ async def submit_job(request: Request) -> Response:
     return Json({"job_id": done.job_id, "status": done.status}, status_code=202, headers=headers)
 
 
-def list_jobs(request: Request) -> Response:
+async def list_jobs(request: Request) -> Response:
     s = server(request)
-    p = s.principal(request)
-    page = s.jobs.list_jobs(p, ListQuery.from_params(request.query_params))
-    return Json({"jobs": [job_json(p, r) for r in page.jobs], "next_cursor": page.next_cursor})
+
+    def answer() -> Response:
+        p = s.principal(request)
+        page = s.jobs.list_jobs(p, ListQuery.from_params(request.query_params))
+        return Json({"jobs": [job_json(p, r) for r in page.jobs], "next_cursor": page.next_cursor})
+
+    return await s.read(answer)
 
 
-def get_job(request: Request) -> Response:
+async def get_job(request: Request) -> Response:
+    """The hot path of every poller: on a store whose reads are local, answered on the
+    event loop without a hand-off to a thread."""
     s = server(request)
-    p = s.principal(request)
-    return Json(job_json(p, s.jobs.get(p, request.path_params["job_id"])))
+    job_id = request.path_params["job_id"]
+
+    def answer() -> Response:
+        p = s.principal(request)
+        return Json(job_json(p, s.jobs.get(p, job_id)))
+
+    return await s.read(answer)
 
 
 def cancel_job(request: Request) -> Response:

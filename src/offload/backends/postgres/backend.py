@@ -33,6 +33,8 @@ class PostgresBackend(CatalogMixin):
     otherwise). Options: ``schema``, ``pool_min``, ``pool_max``, ``pool_timeout``
     (seconds a call waits for a connection before raising BackendUnavailable)."""
 
+    local_reads = False  # every read is a round trip to the server
+
     def __init__(self, url: str, **options: Any) -> None:
         self.url = url
         self.settings = parse_url(url, options)

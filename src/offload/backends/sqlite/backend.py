@@ -40,6 +40,8 @@ def _now(now: float | None) -> float:
 class SQLiteBackend:
     """Jobs in one SQLite file; any number of processes on one machine may share it."""
 
+    local_reads = True  # WAL readers never wait for the write lock
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.path, options = parse_url(url)
