@@ -1,5 +1,6 @@
-"""The worker's background duties, on one thread: heartbeats, coalesced progress,
-timeouts of sync tasks, recovery of other workers' lost jobs, and retention."""
+"""The worker's background duties: heartbeats on a thread of their own; coalesced
+progress, timeouts of sync tasks, recovery of other workers' lost jobs, schedules and
+retention on another."""
 
 from __future__ import annotations
 
@@ -49,40 +50,48 @@ class Services:
         self.started_at = time.time()
         self.beaten = time.monotonic()  # the last heartbeat the store took
         self.parent = os.getppid() if worker.supervised else None
+        store_failed = worker.store_failed
+        # Heartbeats get a thread of their own: a long prune or a slow progress write
+        # must never delay them past the lease.
+        self.beats = [Every(s.heartbeat_s, self.heartbeat, "heartbeat", store_failed)]
         self.duties = [
-            Every(s.progress_flush_s, self.flush_progress, "progress", worker.store_failed),
-            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", worker.store_failed),
-            Every(s.heartbeat_s, self.heartbeat, "heartbeat", worker.store_failed),
-            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", worker.store_failed),
-            Every(s.prune_every_s, self.prune, "retention", worker.store_failed),
+            Every(s.progress_flush_s, self.flush_progress, "progress", store_failed),
+            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", store_failed),
+            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", store_failed),
+            Every(s.prune_every_s, self.prune, "retention", store_failed),
         ]
         if s.run_scheduler:
-            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler", worker.store_failed))
-        self.tick = min(d.period for d in self.duties)
+            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler", store_failed))
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="offload-services", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._serve, args=(self.beats,), name="offload-heartbeat", daemon=True),
+            threading.Thread(target=self._serve, args=(self.duties,), name="offload-services", daemon=True),
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for t in self._threads:
+            t.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
+        for t in self._threads:
+            if t.is_alive() and threading.current_thread() is not t:
+                t.join(timeout=10)
 
     def alive(self) -> bool:
-        return self._thread.is_alive() or self._stop.is_set()
+        return all(t.is_alive() for t in self._threads) or self._stop.is_set()
 
-    def _serve(self) -> None:
+    def _serve(self, duties: list[Every]) -> None:
+        tick = min(d.period for d in duties)
         while not self._stop.is_set():
             now = time.monotonic()
-            for duty in self.duties:
+            for duty in duties:
                 duty.tick(now)
-            if self.parent is not None and os.getppid() != self.parent:
+            if duties is self.duties and self.parent is not None and os.getppid() != self.parent:
                 log.warning("worker %s: supervisor is gone, stopping", self.w.id)
                 self.w.request_stop()
                 self.parent = None
-            self._stop.wait(self.tick)
+            self._stop.wait(tick)
 
     # -- duties ---------------------------------------------------------------------
 
