@@ -68,12 +68,15 @@ def test_a_paused_worker_past_its_lease_changes_nothing_when_it_wakes(
 def test_a_job_running_three_times_its_lease_is_not_taken_over(
     procs: Procs, app: offload.App, ledger_path: Path
 ) -> None:
-    lease = {"OFFLOAD_LEASE_S": "1", "OFFLOAD_HEARTBEAT_S": "0.25"}
+    # A 2 s lease: three threads spinning in pure Python hold the GIL most of the time,
+    # and a heartbeat (a handful of store calls, each taking the GIL back) may need a
+    # good part of a second to get through; 2 s leaves it room.
+    lease = {"OFFLOAD_LEASE_S": "2", "OFFLOAD_HEARTBEAT_S": "0.25"}
     # Only `busy` serves "long"; `idle` serves "default" and recovers expired leases of every queue.
     busy = procs.worker("--concurrency", "4", "--queues", "long", env=lease, name="busy")
     idle = procs.worker("--concurrency", "4", env=lease, name="idle")
-    job = app.enqueue("stubborn", 3.0, _max_attempts=3, _queue="long")
-    spinners = [app.enqueue("spin", 3.0, _queue="long") for _ in range(3)]  # CPU-bound, beside it
+    job = app.enqueue("stubborn", 6.0, _max_attempts=3, _queue="long")
+    spinners = [app.enqueue("spin", 6.0, _queue="long") for _ in range(3)]  # CPU-bound, beside it
     record = wait_for(
         lambda: (r := job.refresh()).status == JobStatus.COMPLETED and r,
         30,
