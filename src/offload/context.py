@@ -71,7 +71,7 @@ class JobContext:
             self._dirty = True
 
     def progress_callback(self, progress: float, message: str = "") -> None:
-        """Seed-style callback: ``progress`` in percent, optional message."""
+        """Callback style, for functions written that way: ``progress`` in percent, an optional message."""
         self.set_progress(progress, 100)
         if message:
             self.add_message(message)

@@ -107,7 +107,7 @@ def generate_image(prompt: str, steps: int = 20, speed: float = 1.0, progress_ca
     return {"output_url": f"/exports/{hashlib.sha256(prompt.encode()).hexdigest()[:12]}.png"}
 
 
-# Seed 004's mail sync: every five minutes, fired once by whichever worker gets there first.
+# An inbox sync every five minutes, fired once by whichever worker gets there first.
 app.schedules.periodic("fetch_mail", args=["inbox@example.com"], kwargs={"messages": 5}, interval=300)
 
 
