@@ -10,7 +10,7 @@ import offload
 from offload.backends.base import PruneRule
 from offload.job import JobStatus
 from offload.stats import recent_failures, task_history, task_stats
-from tests.support.waiting import wait_for
+from tests.support.procs import wait_for
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import offload
 from offload import errors
 from offload.job import JobStatus
-from tests.support.waiting import wait_for
+from tests.support.procs import wait_for
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_progress_and_messages_are_seen_while_running(app: offload.App, workers:
     h = report.enqueue()
     start(app, workers)
     wait_for(halfway.is_set)
-    seen = wait_for(lambda: (r := h.refresh()).progress == 50 and r, what="progress 50%")
+    seen = wait_for(lambda: (r := h.refresh()).progress == 50 and r, message="progress 50%")
     assert seen.status == JobStatus.RUNNING
     assert [m["message"] for m in seen.messages] == ["Starting", "Halfway"]
     assert seen.message == "Halfway"
@@ -394,7 +394,7 @@ def test_retention_prunes_without_any_cron(sqlite_url: str, workers: list) -> No
         precious.enqueue(n)
     start(app, workers)
     wait_for(lambda: app.backend.stats_tasks() and sum(s.succeeded for s in app.backend.stats_tasks()) == 10)
-    wait_for(lambda: len(app.list_jobs(task="noop", limit=100)) == 2, what="pruned to 2")
+    wait_for(lambda: len(app.list_jobs(task="noop", limit=100)) == 2, message="pruned to 2")
     assert [j.status for j in app.list_jobs(task="precious", limit=100)] == [JobStatus.COMPLETED] * 4
 
 

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from .errors import InvalidTransition
-
 
 class JobStatus(StrEnum):
     SCHEDULED = "scheduled"  # waits for its run_at (delay or run_at given at enqueue)
@@ -45,16 +43,6 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset({JobStatus.QUEUED}),  # manual retry
     JobStatus.CANCELLED: frozenset({JobStatus.QUEUED}),  # manual retry
 }
-
-
-def sources_of(dst: JobStatus) -> frozenset[JobStatus]:
-    """States from which ``dst`` may be entered."""
-    return frozenset(src for src, dsts in TRANSITIONS.items() if dst in dsts)
-
-
-def check_transition(job_id: str, src: str, dst: str) -> None:
-    if JobStatus(dst) not in TRANSITIONS[JobStatus(src)]:
-        raise InvalidTransition(job_id, src, dst)
 
 
 def new_job_id(now: float | None = None) -> str:

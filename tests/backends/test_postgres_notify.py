@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from tests.support.postgres import new_job
+from tests.support.procs import wait_for
 
 from offload.backends.base import Lease
 from offload.backends.postgres import PostgresBackend
@@ -27,10 +28,7 @@ def app_conn(postgres_url: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def waiter(postgres_backend: PostgresBackend) -> Iterator[Any]:
     w = postgres_backend.waiter("w1", ["default"])
-    deadline = time.monotonic() + 10
-    while not w.listening.is_set():  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "LISTEN session did not start"
-        time.sleep(0.01)
+    wait_for(w.listening.is_set, 10, message="the LISTEN session to start")  # type: ignore[attr-defined]
     yield w
     w.close()
 

@@ -4,27 +4,16 @@ works again once the server is back; a waiter's LISTEN session comes back by its
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from tests.support.postgres import PostgresCluster, new_job
+from tests.support.procs import wait_for
 
 from offload.backends.base import Outcome
 from offload.backends.postgres import PostgresBackend
 from offload.errors import BackendUnavailable
 from offload.job import JobStatus
-
-
-def _until(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -64,7 +53,7 @@ def test_enqueue_while_down_raises_and_stores_nothing(
         postgres_backend.ping()
 
     server.start()
-    _until(lambda: _works(postgres_backend))  # the same object, not a new one
+    wait_for(lambda: _works(postgres_backend), 15.0)  # the same object, not a new one
     assert postgres_backend.job_get(lost.id) is None
     record = postgres_backend.job_get(before.id)
     assert record is not None and record.status == JobStatus.QUEUED
@@ -80,7 +69,7 @@ def test_restart_between_calls_is_invisible_after_reconnect(
     jobs = [new_job() for _ in range(20)]
     postgres_backend.job_insert_many(jobs)
     server.restart()
-    ok = _until(lambda: _works(postgres_backend))
+    ok = wait_for(lambda: _works(postgres_backend), 15.0)
     assert ok
     claimed = postgres_backend.job_claim(queues=["default"], limit=20, worker_id="w", lease_s=30)
     assert {j.id for j in claimed} == {j.id for j in jobs}
@@ -118,16 +107,16 @@ def test_claim_loop_survives_restart_mid_drain(server: PostgresCluster, postgres
 def test_waiter_listens_again_after_restart(server: PostgresCluster, postgres_backend: PostgresBackend) -> None:
     waiter = postgres_backend.waiter("w1", ["default"])
     try:
-        _until(waiter.listening.is_set)  # type: ignore[attr-defined]
+        wait_for(waiter.listening.is_set, 15.0)  # type: ignore[attr-defined]
         server.stop()
-        _until(lambda: not waiter.listening.is_set())  # type: ignore[attr-defined]
+        wait_for(lambda: not waiter.listening.is_set(), 15.0)  # type: ignore[attr-defined]
         started = time.monotonic()
         waiter.wait(0.2)  # returns on time while the server is away
         assert time.monotonic() - started < 1.0
         server.start()
-        _until(waiter.listening.is_set)  # type: ignore[attr-defined]
+        wait_for(waiter.listening.is_set, 15.0)  # type: ignore[attr-defined]
         waiter.wait(0)  # the "look now" ring after reconnecting
-        _until(lambda: _works(postgres_backend))
+        wait_for(lambda: _works(postgres_backend), 15.0)
         postgres_backend.job_insert_many([new_job()])
         assert waiter.wait(5.0)
     finally:

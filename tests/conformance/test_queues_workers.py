@@ -107,6 +107,14 @@ def test_worker_remove(backend: Backend) -> None:
     assert [w.id for w in backend.worker_list(alive_after=0)] == ["w2"]
 
 
+def test_worker_prune_forgets_workers_gone_silent(backend: Backend) -> None:
+    backend.worker_beat(info("dead", beat=T0))
+    backend.worker_beat(info("alive", beat=T0 + 100))
+    assert backend.worker_prune(before=T0 + 50) == 1
+    assert [w.id for w in backend.worker_list(alive_after=0)] == ["alive"]
+    assert backend.worker_prune(before=T0 + 50) == 0
+
+
 # -- waiter -------------------------------------------------------------------------------
 
 

@@ -311,6 +311,10 @@ class Backend(Protocol):
 
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]: ...
 
+    def worker_prune(self, *, before: float) -> int:
+        """Forget workers whose last heartbeat is older than ``before`` (killed ones never
+        remove themselves); return how many."""
+
     # -- schedules and statistics ------------------------------------------------------------
 
     def schedule_save(self, record: ScheduleRecord) -> None:

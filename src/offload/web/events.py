@@ -106,14 +106,12 @@ class EventHub:
         self.cursor = 0
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        self._started = False
 
     async def start(self) -> None:
         try:
             self.cursor = await to_thread.run_sync(self.service.latest_seq)
         except OffloadError as exc:  # the store is down: start from 0 once it is back
             log.warning("event hub: can't read the event log yet (%s)", exc)
-        self._started = True
         self._task = asyncio.create_task(self._run(), name="offload-event-hub")
 
     async def stop(self) -> None:

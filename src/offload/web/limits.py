@@ -3,7 +3,6 @@ while streaming), per-token request rate, and open streams per token."""
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -145,7 +144,3 @@ class StreamSlots:
                 self._open.pop(key, None)
             else:
                 self._open[key] = n
-
-
-def retry_after_seconds(value: float) -> int:
-    return max(1, math.ceil(value))

@@ -7,7 +7,6 @@ from typing import Any
 
 from ..job import JobStatus
 
-NUM = {"type": "number"}
 NULL_NUM = {"type": "number", "nullable": True}
 NULL_STR = {"type": "string", "nullable": True}
 TIME = {"type": "string", "format": "date-time", "nullable": True}

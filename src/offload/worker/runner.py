@@ -170,7 +170,7 @@ class Worker:
         # A run stopped because this worker lost touch with the store, not on request,
         # goes back to queued (or to cancelled, if a cancel was asked for meanwhile).
         given_back = [(run, o) for run, o in batch if run.ctx.lost and o.status == JobStatus.CANCELLED]
-        finished = [item for item in batch if item not in given_back]
+        finished = [item for item in batch if item not in given_back] if given_back else batch
         try:
             released = self.backend.job_release([run.lease for run, _ in given_back]) if given_back else set()
             if finished:

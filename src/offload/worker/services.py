@@ -179,5 +179,6 @@ class Services:
         now = time.time()
         deleted = w.backend.job_prune(w.app.prune_rules(now))
         w.backend.event_prune(before=now - w.app.settings.keep_events_s)
+        w.backend.worker_prune(before=now - w.app.settings.keep_events_s)
         if deleted:
             log.info("retention: pruned %d finished jobs", deleted)

@@ -65,6 +65,10 @@ class CatalogMixin:
         with self.db.connection() as conn:
             conn.execute(self.q.WORKER_REMOVE, {"id": worker_id})
 
+    def worker_prune(self, *, before: float) -> int:
+        with self.db.connection() as conn:
+            return conn.execute(self.q.WORKER_PRUNE, {"before": before}).rowcount
+
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.WORKER_LIST, {"alive_after": alive_after}).fetchall()

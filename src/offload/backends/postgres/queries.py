@@ -277,6 +277,8 @@ ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = e
 
 WORKER_REMOVE = "DELETE FROM {s}.workers WHERE id = %(id)s"
 
+WORKER_PRUNE = "DELETE FROM {s}.workers WHERE heartbeat_at < %(before)s"
+
 WORKER_LIST = """
 SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running
 FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at

@@ -321,6 +321,10 @@ class SQLiteBackend:
         with self.db.write() as c:
             c.execute(q.WORKER_REMOVE, {"id": worker_id})
 
+    def worker_prune(self, *, before: float) -> int:
+        with self.db.write() as c:
+            return c.execute(q.WORKER_PRUNE, {"before": before}).rowcount
+
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.errors():
             found = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
