@@ -104,17 +104,20 @@ class App:
     ) -> list[JobHandle]:
         """Validate every job, then store them all in one transaction (or none)."""
         connection = options.pop("connection", None)
-        jobs = [self.build_job(task_name, *_split_call(call), **options) for call in calls]
+        make = self.job_factory(task_name, **options)
+        jobs = [make(*_split_call(call)) for call in calls]
         if not jobs:
             return []
         inserted = self.backend.job_insert_many(jobs, connection=connection)
         return [JobHandle(self, i.id, created=i.created) for i in inserted]
 
-    def build_job(
+    def build_job(self, task_name: str, args: Sequence[Any], kwargs: dict[str, Any], **options: Any) -> NewJob:
+        """Everything enqueue checks before anything is stored."""
+        return self.job_factory(task_name, **options)(args, kwargs)
+
+    def job_factory(
         self,
         task_name: str,
-        args: Sequence[Any],
-        kwargs: dict[str, Any],
         *,
         delay: float | None = None,
         run_at: datetime | float | None = None,
@@ -128,35 +131,40 @@ class App:
         timeout: float | None = None,
         backoff: float | None = None,
         **unknown: Any,
-    ) -> NewJob:
-        """Everything enqueue checks before anything is stored."""
+    ) -> Callable[[Sequence[Any], dict[str, Any]], NewJob]:
+        """Check the options once; the function returned checks one call's arguments and
+        builds its job (a batch of jobs with the same options checks them once)."""
         task = self.get_task(task_name)
         if unknown:
             raise InvalidArguments(task_name, f"unknown option(s) {', '.join('_' + k for k in sorted(unknown))}")
-        task.check_arguments(args, kwargs)
-        args_json = serialization.dumps(list(args), what=f"arguments of {task_name!r}")
-        kwargs_json = serialization.dumps(kwargs, what=f"keyword arguments of {task_name!r}")
-        size = len(args_json) + len(kwargs_json)
-        if size > self.settings.max_payload:
-            raise PayloadTooLarge(size, self.settings.max_payload)
         opts = task.options
-        return NewJob(
-            id=new_job_id(),
-            task=task_name,
-            queue=_check_str(task_name, "queue", queue if queue is not None else opts.queue),
-            args_json=args_json,
-            kwargs_json=kwargs_json,
-            priority=_check_int(task_name, "priority", opts.priority if priority is None else priority),
-            owner=None if owner is None else _check_str(task_name, "owner", owner),
-            max_attempts=_max_attempts(task_name, opts, retries, max_attempts),
-            run_at=_run_at(task_name, delay, run_at),
-            timeout=_positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
-            backoff=_positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
-            unique_key=None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
-            idempotency_key=(
+        fields: dict[str, Any] = {
+            "task": task_name,
+            "queue": _check_str(task_name, "queue", queue if queue is not None else opts.queue),
+            "priority": _check_int(task_name, "priority", opts.priority if priority is None else priority),
+            "owner": None if owner is None else _check_str(task_name, "owner", owner),
+            "max_attempts": _max_attempts(task_name, opts, retries, max_attempts),
+            "run_at": _run_at(task_name, delay, run_at),
+            "timeout": _positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
+            "backoff": _positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
+            "unique_key": None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
+            "idempotency_key": (
                 None if idempotency_key is None else _check_str(task_name, "idempotency_key", idempotency_key)
             ),
-        )
+        }
+        check, limit = task.check_arguments, self.settings.max_payload
+        what_args, what_kwargs = f"arguments of {task_name!r}", f"keyword arguments of {task_name!r}"
+
+        def make(args: Sequence[Any], kwargs: dict[str, Any]) -> NewJob:
+            check(args, kwargs)
+            args_json = serialization.dumps(list(args), what=what_args) if args else "[]"
+            kwargs_json = serialization.dumps(kwargs, what=what_kwargs) if kwargs else "{}"
+            size = len(args_json) + len(kwargs_json)
+            if size > limit:
+                raise PayloadTooLarge(size, limit)
+            return NewJob(id=new_job_id(), args_json=args_json, kwargs_json=kwargs_json, **fields)
+
+        return make
 
     # -- lookups ------------------------------------------------------------------------
 

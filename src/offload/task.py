@@ -54,6 +54,7 @@ class Task:
     wants_context: bool = field(init=False)
     wants_callback: bool = field(init=False)
     _signature: inspect.Signature = field(init=False)
+    _takes_nothing: bool = field(init=False)  # every parameter is optional: a bare call binds
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
@@ -63,6 +64,10 @@ class Task:
         self.wants_callback = CALLBACK_PARAM in sig.parameters
         hidden = {CALLBACK_PARAM} | ({CONTEXT_PARAM} if self.wants_context else set())
         self._signature = sig.replace(parameters=[p for p in params if p.name not in hidden])
+        self._takes_nothing = all(
+            p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            for p in self._signature.parameters.values()
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly, in this process (no job)."""
@@ -72,6 +77,8 @@ class Task:
         return f"<Task {self.name} queue={self.options.queue}>"
 
     def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        if self._takes_nothing and not args and not kwargs:
+            return
         try:
             self._signature.bind(*args, **kwargs)
         except TypeError as exc:

@@ -89,14 +89,16 @@ class SQLiteBackend:
             else:
                 result = [self._insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
             made = [
-                (p["id"], p["status"], 0, None, p["owner"]) for p, r in zip(params, result, strict=True) if r.created
+                (p[rows.ID], p[rows.STATUS], 0, None, p[rows.OWNER])
+                for p, r in zip(params, result, strict=True)
+                if r.created
             ]
             writes.status_events(c, made, now, new=True)
-        if any(r["status"] == "queued" for r in params):
+        if any(p[rows.STATUS] == "queued" for p in params):
             self.bells.ring_all()
         return result
 
-    def _insert_one(self, c: sqlite3.Connection, job: NewJob, row: dict[str, Any]) -> Inserted:
+    def _insert_one(self, c: sqlite3.Connection, job: NewJob, row: tuple[Any, ...]) -> Inserted:
         if c.execute(q.JOB_INSERT_KEYED, row).rowcount == 1:
             return Inserted(job.id, True)
         holder = None

@@ -1,4 +1,5 @@
-"""Every SQL statement of the SQLite store, by name. Named parameters throughout."""
+"""Every SQL statement of the SQLite store, by name. Named parameters, except where a
+statement runs once per row of a batch."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ from ..records import EVENT_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, STATS_COLUMN
 # -- enqueue ----------------------------------------------------------------------
 
 # Plain insert: a batch without keys; an id that is taken fails the whole batch.
+# Positional parameters (rows.insert_params): binding by name costs ~2 µs a row.
 JOB_INSERT = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
                   timeout, backoff, unique_key, idempotency_key, created_at, run_at)
-VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
-        :timeout, :backoff, :unique_key, :idempotency_key, :now, :run_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 # An idempotency_key or a unique_key held by a live job makes the insert a no-op.
 JOB_INSERT_KEYED = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
                   timeout, backoff, unique_key, idempotency_key, created_at, run_at)
-VALUES (:id, :task, :queue, :status, :priority, :owner, :args, :kwargs, :max_attempts,
-        :timeout, :backoff, :unique_key, :idempotency_key, :now, :run_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 
@@ -162,7 +162,13 @@ INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data
 
 EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after"
 
-EVENT_PRUNE = "DELETE FROM events WHERE at < :before"
+# Seqs follow commit order, and so time: everything before the first event at or after
+# `before` goes. The scan stops there, so it reads what it deletes and little more.
+EVENT_PRUNE = """
+DELETE FROM events WHERE seq < coalesce(
+    (SELECT seq FROM events WHERE at >= :before ORDER BY seq LIMIT 1),
+    (SELECT max(seq) + 1 FROM events))
+"""
 
 EVENT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
 

@@ -19,22 +19,27 @@ def progress_params(p: Progress | None) -> dict[str, Any]:
     }
 
 
-def insert_params(job: NewJob, now: float) -> dict[str, Any]:
+# Where insert_params puts what the store reads back from a row
+ID, STATUS, OWNER = 0, 3, 5
+
+
+def insert_params(job: NewJob, now: float) -> tuple[Any, ...]:
+    """The parameters of queries.JOB_INSERT, in its column order."""
     run_at = now if job.run_at is None or job.run_at <= now else job.run_at
-    return {
-        "id": job.id,
-        "task": job.task,
-        "queue": job.queue,
-        "status": "queued" if run_at <= now else "scheduled",
-        "priority": job.priority,
-        "owner": job.owner,
-        "args": job.args_json,
-        "kwargs": job.kwargs_json,
-        "max_attempts": job.max_attempts,
-        "timeout": job.timeout,
-        "backoff": job.backoff,
-        "unique_key": job.unique_key,
-        "idempotency_key": job.idempotency_key,
-        "now": now,
-        "run_at": run_at,
-    }
+    return (
+        job.id,
+        job.task,
+        job.queue,
+        "queued" if run_at <= now else "scheduled",
+        job.priority,
+        job.owner,
+        job.args_json,
+        job.kwargs_json,
+        job.max_attempts,
+        job.timeout,
+        job.backoff,
+        job.unique_key,
+        job.idempotency_key,
+        now,
+        run_at,
+    )

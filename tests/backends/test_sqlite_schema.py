@@ -1,0 +1,62 @@
+"""SQLite migrations on a database made by an older release, and event pruning by seq."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conformance.helpers import T0, insert_one
+
+from offload.backends.sqlite import SQLiteBackend
+from offload.backends.sqlite.schema import MIGRATIONS, statements
+
+
+def _indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as con:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_version_3_database_is_migrated_and_keeps_its_jobs_and_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for version, script in enumerate(MIGRATIONS[:3], start=1):
+        for statement in statements(script):
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    con.execute(
+        "INSERT INTO jobs (id, task, queue, status, args, kwargs, created_at, run_at)"
+        " VALUES ('j1', 'noop', 'default', 'queued', '[]', '{}', 1.0, 1.0)"
+    )
+    con.execute("INSERT INTO events (job_id, type, data, at) VALUES ('j1', 'status', '{\"status\":\"queued\"}', 1.0)")
+    con.close()
+    assert "events_at" in _indexes(path)
+
+    backend = SQLiteBackend(f"sqlite:///{path}")
+    try:
+        assert backend.migrate() == len(MIGRATIONS)
+        assert "events_at" not in _indexes(path)
+        assert backend.job_get("j1") is not None
+        assert [e.job_id for e in backend.event_list()] == ["j1"]
+        assert backend.migrate() == len(MIGRATIONS)  # a second run changes nothing
+    finally:
+        backend.close()
+
+
+def test_event_prune_stops_at_the_first_event_it_must_keep(tmp_path: Path) -> None:
+    """Pruning deletes by seq up to the first event at or after the cut-off. An event
+    stamped earlier but committed after it (another process's clock) stays until the
+    next prune, never the other way round: nothing newer than the cut-off goes."""
+    backend = SQLiteBackend(f"sqlite:///{tmp_path / 'p.db'}")
+    backend.migrate()
+    try:
+        old = [insert_one(backend, now=T0 + i) for i in range(5)]
+        kept = insert_one(backend, now=T0 + 100)
+        late = insert_one(backend, now=T0 + 1)  # committed after `kept`, stamped before the cut-off
+        assert backend.event_prune(before=T0 + 50) == len(old)
+        assert [e.job_id for e in backend.event_list()] == [kept, late]
+        assert backend.event_prune(before=T0 + 200) == 2
+        assert backend.event_list() == []
+        assert backend.event_prune(before=T0 + 200) == 0
+    finally:
+        backend.close()
