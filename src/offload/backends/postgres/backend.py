@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
 from ...errors import ConfigurationError, InvalidTransition, JobNotFound
@@ -42,6 +43,8 @@ class PostgresBackend(CatalogMixin):
         self.channel = self.settings.channel
         self.db = Database(self.settings)
         self.q = Queries(self.schema)
+        self._insert_in_tx = self.q.JOB_INSERT_MANY.replace("{conflict}", "ON CONFLICT DO NOTHING")
+        self._insert_strict = self.q.JOB_INSERT_MANY.replace("{conflict}", "")
         self._waiters: list[NotifyWaiter] = []
 
     # -- lifecycle ------------------------------------------------------------------
@@ -77,6 +80,10 @@ class PostgresBackend(CatalogMixin):
         if not jobs:
             return []
         if connection is None:
+            if not any(j.unique_key is not None or j.idempotency_key is not None for j in jobs):
+                done = self._insert_alone(jobs, now)
+                if done is not None:
+                    return done
             with self.db.transaction() as cur:
                 return self._insert(cur, jobs, now)
         if not isinstance(connection, psycopg.Connection):
@@ -94,14 +101,32 @@ class PostgresBackend(CatalogMixin):
                     return self._insert(cur, jobs, now)
             return self._insert(cur, jobs, now)
 
+    def _insert_alone(self, jobs: Sequence[NewJob], now: float | None) -> list[Inserted] | None:
+        """A batch without keys as one statement on an autocommit connection: one round
+        trip that stores every job with its events and wakes the workers, or (any
+        conflict, which only an id collision can cause) stores nothing and answers None,
+        so that the caller takes the transaction path."""
+        params = records.insert_columns(jobs, now, self.channel)
+        with self.db.connection() as conn:
+            try:
+                rows = conn.execute(self._insert_strict, params).fetchall()
+            except pg_errors.UniqueViolation:
+                return None
+        assert len(rows) == len(jobs)
+        return [Inserted(j.id, True) for j in jobs]
+
     def _insert(self, cur: Cursor, jobs: Sequence[NewJob], now: float | None) -> list[Inserted]:
-        cur.executemany(self.q.JOB_INSERT, [records.insert_params(j, now) for j in jobs], returning=True)
-        rows = _results(cur)
+        """The batch in one statement, then each job it left out (a key or id already
+        held) resolved on its own, in the batch's order, in the same transaction."""
+        rows = cur.execute(self._insert_in_tx, records.insert_columns(jobs, now, self.channel)).fetchall()
+        created = {row[0] for row in rows}
         result: list[Inserted] = []
         ready: set[str] = set()
-        for job, row in zip(jobs, rows, strict=True):
-            if row is None:
-                row = self._insert_conflict(cur, job, now)
+        for job in jobs:
+            if job.id in created:
+                result.append(Inserted(job.id, True))
+                continue
+            row = self._insert_conflict(cur, job, now)
             if row[2] is None:
                 result.append(Inserted(row[0], False))
                 continue

@@ -45,6 +45,39 @@ ON CONFLICT DO NOTHING
 RETURNING id, queue, status
 """
 
+# A whole batch in one statement: the jobs come in as parallel arrays (one per column,
+# in the batch's order) and their status events from the statement-level trigger
+# (schema.py, step 4). Due jobs wake the workers of their queues in the same statement
+# (see NOTIFY below); the payload of a queue name longer than 1000 bytes is empty.
+# {conflict} is "ON CONFLICT DO NOTHING" inside a transaction, where the rows left out
+# are then looked up one by one (like JOB_INSERT's); it is empty for a batch without
+# keys sent on its own, which then either stores every job or none.
+JOB_INSERT_MANY = """
+WITH t AS (SELECT {now} AS now),
+ins AS (
+    INSERT INTO {s}.jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
+                          timeout, backoff, unique_key, idempotency_key, created_at, run_at)
+    SELECT r.id, r.task, r.queue,
+           CASE WHEN r.run_at > t.now THEN 'scheduled' ELSE 'queued' END,
+           r.priority, r.owner, r.args, r.kwargs, r.max_attempts, r.timeout, r.backoff,
+           r.unique_key, r.idempotency_key, t.now, greatest(coalesce(r.run_at, t.now), t.now)
+    FROM t, unnest(%(id)b::text[], %(task)b::text[], %(queue)b::text[], %(priority)b::integer[],
+                   %(owner)b::text[], %(args)b::text[], %(kwargs)b::text[], %(max_attempts)b::integer[],
+                   %(timeout)b::double precision[], %(backoff)b::double precision[],
+                   %(unique_key)b::text[], %(idempotency_key)b::text[], %(run_at)b::double precision[])
+            WITH ORDINALITY AS r(id, task, queue, priority, owner, args, kwargs, max_attempts,
+                                 timeout, backoff, unique_key, idempotency_key, run_at, n)
+    ORDER BY r.n
+    {conflict}
+    RETURNING id, queue, status
+), woken AS (
+    SELECT count(pg_notify(%(channel)s, w.q)) AS n
+    FROM (SELECT DISTINCT CASE WHEN octet_length(queue) <= 1000 THEN queue ELSE '' END AS q
+          FROM ins WHERE status = 'queued' ORDER BY 1) AS w
+)
+SELECT ins.id, ins.queue, ins.status FROM ins, woken
+"""
+
 JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM {s}.jobs WHERE idempotency_key = %(idempotency_key)s"
 
 JOB_BY_UNIQUE_KEY = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
@@ -56,6 +57,27 @@ def insert_params(job: NewJob, now: float | None) -> dict[str, Any]:
         "idempotency_key": job.idempotency_key,
         "now": now,
         "run_at": job.run_at,
+    }
+
+
+def insert_columns(jobs: Sequence[NewJob], now: float | None, channel: str) -> dict[str, Any]:
+    """A batch as the parallel arrays of queries.JOB_INSERT_MANY, one per column."""
+    return {
+        "id": [j.id for j in jobs],
+        "task": [j.task for j in jobs],
+        "queue": [j.queue for j in jobs],
+        "priority": [j.priority for j in jobs],
+        "owner": [j.owner for j in jobs],
+        "args": [j.args_json for j in jobs],
+        "kwargs": [j.kwargs_json for j in jobs],
+        "max_attempts": [j.max_attempts for j in jobs],
+        "timeout": [j.timeout for j in jobs],
+        "backoff": [j.backoff for j in jobs],
+        "unique_key": [j.unique_key for j in jobs],
+        "idempotency_key": [j.idempotency_key for j in jobs],
+        "run_at": [j.run_at for j in jobs],
+        "now": now,
+        "channel": channel,
     }
 
 

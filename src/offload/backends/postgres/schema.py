@@ -181,6 +181,24 @@ MIGRATIONS: list[str] = [
         last_status    text
     ) WITH (fillfactor = 50);
     """,
+    # 4: a new job's status event comes from one statement-level trigger per INSERT
+    # (all the batch's events in one INSERT ... SELECT from the transition table)
+    # instead of one PL/pgSQL call and one INSERT per row. Changes keep the row trigger.
+    """
+    DROP TRIGGER jobs_status_inserted ON {s}.jobs;
+    CREATE FUNCTION {s}.jobs_inserted_events() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {s}.events (job_id, type, data, at, owner)
+        SELECT n.id, 'status', jsonb_build_object('status', n.status, 'attempts', n.attempts),
+               n.created_at, n.owner
+        FROM new_jobs AS n;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER jobs_status_inserted AFTER INSERT ON {s}.jobs
+        REFERENCING NEW TABLE AS new_jobs
+        FOR EACH STATEMENT EXECUTE FUNCTION {s}.jobs_inserted_events();
+    """,
 ]
 
 # Run before the migrations, in the same transaction, under the advisory lock.
