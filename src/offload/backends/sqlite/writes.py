@@ -55,36 +55,35 @@ def claim(
 
 
 def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
-    written: set[str] = set()
-    changed: list[StatusRow] = []
-    stats = StatsBatch(now)
+    """Write the outcomes of runs still held under their lease, in a few statements;
+    return the ids written. Final progress goes out before the final status."""
+    ready: list[Outcome] = []
     for o in outcomes:
         if o.status not in RUN_ENDINGS:
             continue  # not a way for a run to end: refused like a stale lease
-        params = {
-            "id": o.job_id,
-            "token": o.token,
-            "status": str(o.status),
-            "result": o.result_json,
-            "error": o.error,
-            "traceback": o.traceback,
-            "run_at": o.run_at,
-            "now": now,
-            **progress_params(o.progress),
-        }
-        if o.progress is not None:  # the final progress goes out before the final status
+        if o.progress is not None:
             held = c.execute(q.JOB_HELD, {"id": o.job_id, "token": o.token}).fetchone()
             if held is None:
                 continue
             progress_events(c, o.progress, held[0], now)
-        row = c.execute(q.JOB_FINISH, params).fetchone()
-        if row is not None:
-            written.add(row[0])
-            changed.append((row[0], row[4], row[5], row[6], row[1]))
-            stats.add(row[2], row[4], None if row[3] is None else now - row[3])
-    status_events(c, changed, now)
+        ready.append(o)
+    rows: list[Any] = []
+    for i in range(0, len(ready), q.FINISH_BATCH):
+        chunk = ready[i : i + q.FINISH_BATCH]
+        params: list[Any] = []
+        for o in chunk:
+            params += (o.job_id, o.token, str(o.status), o.result_json, o.error, o.traceback, o.run_at)
+            params += progress_params(o.progress).values()
+        params.append(now)
+        rows += c.execute(q.job_finish(len(chunk)), params).fetchall()
+    order = {o.job_id: n for n, o in enumerate(ready)}
+    rows.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
+    stats = StatsBatch(now)
+    for r in rows:
+        stats.add(r[2], r[4], None if r[3] is None else now - r[3])
+    status_events(c, [(r[0], r[4], r[5], r[6], r[1]) for r in rows], now)
     stats.write(c)
-    return written
+    return {r[0] for r in rows}
 
 
 class StatsBatch:
