@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, croniter
-
 from .errors import InvalidArguments
 
 
@@ -65,6 +63,8 @@ def validate(record: ScheduleRecord) -> ScheduleRecord:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
         raise InvalidArguments(record.task, f"unknown timezone {record.timezone!r}") from None
     if record.cron is not None:
+        from croniter import CroniterBadDateError, croniter  # only where schedules are used: it is slow to import
+
         if not croniter.is_valid(record.cron):
             raise InvalidArguments(record.task, f"invalid cron expression {record.cron!r}")
         try:
@@ -90,6 +90,8 @@ def next_after(record: ScheduleRecord, after: float) -> float:
         periods = int((after - anchor) // record.interval) + 1
         return anchor + periods * record.interval
     assert record.cron is not None
+    from croniter import croniter
+
     tz = ZoneInfo(record.timezone)
     start = datetime.fromtimestamp(after, tz=UTC).astimezone(tz)
     fire: datetime = croniter(record.cron, start).get_next(datetime)

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
 from ..errors import OffloadError
-from .demo import demo
-from .jobs import enqueue, jobs, migrate
-from .schedules import schedules, stats
-from .serve import serve
-from .tokens import tokens
-from .worker import worker
+
+# command -> module that defines it: a command's module (and what it needs: rich, the web
+# stack) is imported only when that command runs, so `offload worker` starts sooner.
+COMMANDS = {
+    "worker": "worker",
+    "enqueue": "jobs",
+    "jobs": "jobs",
+    "migrate": "jobs",
+    "demo": "demo",
+    "schedules": "schedules",
+    "stats": "schedules",
+    "serve": "serve",
+    "tokens": "tokens",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        command: click.Command = getattr(importlib.import_module(f".{COMMANDS[cmd_name]}", __name__), cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
 def cli(log_level: str) -> None:
     """offload: background jobs with progress you can watch."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-cli.add_command(worker)
-cli.add_command(enqueue)
-cli.add_command(jobs)
-cli.add_command(migrate)
-cli.add_command(demo)
-cli.add_command(schedules)
-cli.add_command(stats)
-cli.add_command(serve)
-cli.add_command(tokens)
 
 
 def main() -> None:
