@@ -185,13 +185,17 @@ class Bench:
         w = self._worker(mode, kind)
         try:
             wait_count(self.marks, n, w, self.timeout)
-            last = max(self.marks.values())
+            marks = self.marks.values()
             rss = w.rss()
         finally:
             w.stop()
+        first, last = min(marks), max(marks)
         s = last - w.started
-        return {"seconds": s, "rate": n / s, "rss_after_mb": rss["rss_mb"],
-                "worker": " ".join(w.cmd)}
+        # rate counts from the worker command's start (start-up included); steady_rate
+        # from the first completion to the last, so runs of different N compare
+        return {"seconds": s, "rate": n / s, "first_s": first - w.started,
+                "steady_rate": (n - 1) / (last - first) if last > first else None,
+                "rss_after_mb": rss["rss_mb"], "worker": " ".join(w.cmd)}
 
     def drain(self, n: int) -> dict:
         return self._drain("noop", "cpu", n)

@@ -82,6 +82,36 @@ def test_progress_writes_are_coalesced_and_the_last_lands(app: offload.App, work
     assert progress_events[-1].data["current"] == 20_000
 
 
+def test_bad_progress_fails_the_call_and_odd_numbers_pass(app: offload.App, workers: list) -> None:
+    class Ratio(float):  # a float subclass, as numeric libraries hand out
+        pass
+
+    @app.task()
+    def reporter(job: offload.JobContext) -> list[str]:
+        refused = []
+        for current, total in [(True, 10), (float("nan"), 10), ("3", 10), (1, -1), (1, float("inf"))]:
+            try:
+                job.set_progress(current, total)
+            except ValueError as exc:
+                refused.append(str(exc))
+        job.set_progress(Ratio(2.5), 10)
+        job.set_progress(5)  # the total stays
+        return refused
+
+    h = reporter.enqueue()
+    start(app, workers)
+    refused = h.wait(10)
+    assert refused == [
+        "set_progress: current must be a finite number, got True",
+        "set_progress: current must be a finite number, got nan",
+        "set_progress: current must be a finite number, got '3'",
+        "set_progress: total must be >= 0, got -1",
+        "set_progress: total must be a finite number, got inf",
+    ]
+    record = h.refresh()
+    assert (record.progress_current, record.progress_total, record.progress) == (5, 10, 50.0)
+
+
 def test_four_jobs_run_at_the_same_time(app: offload.App, workers: list) -> None:
     """Seed 000: four users' fetches run side by side, not one after another."""
     barrier = threading.Barrier(4, timeout=10)

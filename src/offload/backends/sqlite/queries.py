@@ -75,7 +75,11 @@ WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id, owner
 """
 
-JOB_HELD = "SELECT owner FROM jobs WHERE id = :id AND lease_token = :token AND status = 'running'"
+# The runs among a JSON array of ids that are still running: (id, lease_token, owner)
+JOBS_RUNNING = """
+SELECT id, lease_token, owner FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'running'
+"""
 
 # Finish a batch of runs in one statement: one row of values per outcome, each
 # (id, token, status, result, error, traceback, run_at, current, total, message,

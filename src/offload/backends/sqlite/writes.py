@@ -57,26 +57,27 @@ def claim(
 def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
     """Write the outcomes of runs still held under their lease, in a few statements;
     return the ids written. Final progress goes out before the final status."""
-    ready: list[Outcome] = []
-    for o in outcomes:
-        if o.status not in RUN_ENDINGS:
-            continue  # not a way for a run to end: refused like a stale lease
-        if o.progress is not None:
-            held = c.execute(q.JOB_HELD, {"id": o.job_id, "token": o.token}).fetchone()
-            if held is None:
-                continue
-            progress_events(c, o.progress, held[0], now)
-        ready.append(o)
+    ending = [o for o in outcomes if o.status in RUN_ENDINGS]  # else refused like a stale lease
+    with_progress = [o for o in ending if o.progress is not None]
+    if with_progress:
+        ids = serialization.dumps([o.job_id for o in with_progress])
+        held = {(i, token): owner for i, token, owner in c.execute(q.JOBS_RUNNING, {"ids": ids})}
+        ending = [o for o in ending if o.progress is None or (o.job_id, o.token) in held]
+        events: list[dict[str, Any]] = []
+        for o in ending:
+            if o.progress is not None:
+                events += progress_event_rows(o.progress, held[(o.job_id, o.token)], now)
+        c.executemany(q.EVENT_INSERT, events)
     rows: list[Any] = []
-    for i in range(0, len(ready), q.FINISH_BATCH):
-        chunk = ready[i : i + q.FINISH_BATCH]
+    for i in range(0, len(ending), q.FINISH_BATCH):
+        chunk = ending[i : i + q.FINISH_BATCH]
         params: list[Any] = []
         for o in chunk:
             params += (o.job_id, o.token, str(o.status), o.result_json, o.error, o.traceback, o.run_at)
             params += progress_params(o.progress).values()
         params.append(now)
         rows += c.execute(q.job_finish(len(chunk)), params).fetchall()
-    order = {o.job_id: n for n, o in enumerate(ready)}
+    order = {o.job_id: n for n, o in enumerate(ending)}
     rows.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
     stats = StatsBatch(now)
     for r in rows:
@@ -110,6 +111,10 @@ class StatsBatch:
 
 
 def progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: float) -> None:
+    c.executemany(q.EVENT_INSERT, progress_event_rows(p, owner, now))
+
+
+def progress_event_rows(p: Progress, owner: str | None, now: float) -> list[dict[str, Any]]:
     """The new messages, oldest first, then one "progress" event with the latest state."""
     events = [
         {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
@@ -119,7 +124,7 @@ def progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: 
     events.append(
         {"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}
     )
-    c.executemany(q.EVENT_INSERT, events)
+    return events
 
 
 def prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, Any]]]:
