@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -62,6 +62,8 @@ def run_sync(run: Run) -> Any:
 
 
 async def run_async(run: Run) -> Any:
+    import asyncio
+
     args, kwargs = call_arguments(run)
     assert run.task is not None
     coro = run.task.fn(*args, **kwargs)
@@ -103,7 +105,7 @@ class Outcomes:
         tb = "".join(traceback.format_exception(exc))
         if isinstance(exc, Retry):
             return self._retry_or_fail(run, exc.reason, None, exc.delay)
-        cancelled = isinstance(exc, JobCancelled | asyncio.CancelledError | concurrent.futures.CancelledError)
+        cancelled = isinstance(exc, JobCancelled | concurrent.futures.CancelledError) or _is_async_cancel(exc)
         if cancelled and run.ctx.cancel_requested:
             return Outcome(
                 run.record.id,
@@ -112,7 +114,7 @@ class Outcomes:
                 error="cancelled on request",
                 progress=self.final_progress(run),
             )
-        if isinstance(exc, asyncio.TimeoutError) and run.record.timeout:
+        if isinstance(exc, TimeoutError) and run.record.timeout:  # asyncio.wait_for's, among others
             return self.timed_out(run)
         error = f"{type(exc).__name__}: {exc}"
         assert run.task is not None
@@ -140,3 +142,10 @@ class Outcomes:
             run_at=time.time() + delay,
             progress=self.final_progress(run),
         )
+
+
+def _is_async_cancel(exc: BaseException) -> bool:
+    """asyncio is imported only by workers that run async tasks (it takes 20 ms to
+    import): without it, no asyncio.CancelledError can exist."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import queue
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class ThreadPool:
@@ -37,15 +39,20 @@ class AsyncLoop:
     """An event loop in its own thread, for ``async def`` tasks."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        import asyncio  # here: a worker without async tasks never pays for the import
+
+        self._asyncio = asyncio
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="offload-async", daemon=True)
         self._thread.start()
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def shutdown(self) -> None:
         """Cancel what still runs, stop the loop and close it."""
+
+        asyncio = self._asyncio
 
         async def cancel_all() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
