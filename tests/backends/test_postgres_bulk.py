@@ -124,6 +124,6 @@ def test_a_store_of_version_3_keeps_its_jobs_and_gets_batch_events(postgres_url:
         (claimed,) = backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
         assert claimed.id == "old"
         statuses = [e.data["status"] for e in backend.event_list(job_id="old")]
-        assert statuses == ["queued", "running"]  # changes still come from the row trigger
+        assert statuses == ["queued", "running"]  # the change's event from the new trigger
     finally:
         backend.close()

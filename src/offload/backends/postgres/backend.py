@@ -198,13 +198,49 @@ class PostgresBackend(CatalogMixin):
         lease_s: float,
         now: float | None = None,
     ) -> list[JobRecord]:
+        """A claim alone commits without waiting for the WAL flush (docs/postgres.md,
+        "Durability of claims"): if the server crashes before the flush, the jobs are
+        simply waiting again, and no outcome depends on this transaction. One queue is
+        one statement, so one round trip."""
         if limit <= 0 or not queues:
             return []
+        if len(queues) == 1:
+            with self.db.connection() as conn:
+                return _claimed(self._claim_one(conn, queues[0], limit, worker_id, lease_s, now, relaxed=True))
         with self.db.transaction() as cur:
-            return self._claim(cur, queues, limit, worker_id, lease_s, now)
+            return self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=True)
+
+    def _claim_one(
+        self,
+        conn: psycopg.Connection[Any],
+        queue: str,
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None,
+        *,
+        relaxed: bool,
+    ) -> Cursor:
+        params = {
+            "queue": queue,
+            "limit": limit,
+            "worker_id": worker_id,
+            "lease_s": lease_s,
+            "now": now,
+            "relaxed": relaxed,
+        }
+        return conn.execute(self.q.JOB_CLAIM, params)
 
     def _claim(
-        self, cur: Cursor, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float | None
+        self,
+        cur: Cursor,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None,
+        *,
+        relaxed: bool,
     ) -> list[JobRecord]:
         """One statement per queue, in the order given, until ``limit`` jobs are claimed."""
         claimed: list[JobRecord] = []
@@ -212,9 +248,8 @@ class PostgresBackend(CatalogMixin):
             if len(claimed) >= limit:
                 break
             params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id, "lease_s": lease_s}
-            rows = [shared.job_record(r) for r in cur.execute(self.q.JOB_CLAIM, {**params, "now": now}).fetchall()]
-            rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-            claimed.extend(rows)
+            cur.execute(self.q.JOB_CLAIM, {**params, "now": now, "relaxed": relaxed})
+            claimed.extend(_claimed(cur))
         return claimed
 
     def job_finish_and_claim(
@@ -227,10 +262,15 @@ class PostgresBackend(CatalogMixin):
         lease_s: float,
         now: float | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
+        """Outcomes first, so that a retry due now may be claimed in the same turn; one
+        transaction, committed durably (users may see the outcomes at once)."""
+        if not outcomes:
+            return set(), self.job_claim(queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now)
         with self.db.transaction() as cur:
-            written, stats = self._finish(cur, outcomes, now)
-            claimed = self._claim(cur, queues, limit, worker_id, lease_s, now) if limit > 0 and queues else []
-            self._add_stats(cur, stats, now)
+            written = self._finish(cur, outcomes, now)
+            claimed = []
+            if limit > 0 and queues:
+                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False)
         return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
@@ -258,22 +298,11 @@ class PostgresBackend(CatalogMixin):
         if not outcomes:
             return set()
         with self.db.transaction() as cur:
-            written, stats = self._finish(cur, outcomes, now)
-            self._add_stats(cur, stats, now)
-        return written
+            return self._finish(cur, outcomes, now)
 
-    def _finish(
-        self, cur: Cursor, outcomes: Sequence[Outcome], now: float | None
-    ) -> tuple[set[str], records.StatsBatch]:
-        written: set[str] = set()
-        stats = records.StatsBatch()
-        if outcomes:
-            cur.executemany(self.q.JOB_FINISH, [records.outcome_params(o, now) for o in outcomes], returning=True)
-            for row in _results(cur):
-                if row is not None:
-                    written.add(row[0])
-                    stats.add(row[1], row[2], row[3])
-        return written, stats
+    def _finish(self, cur: Cursor, outcomes: Sequence[Outcome], now: float | None) -> set[str]:
+        """Every outcome, its events and the task counters in one statement."""
+        return {row[0] for row in cur.execute(self.q.JOB_FINISH_MANY, records.finish_columns(outcomes, now))}
 
     def _add_stats(self, cur: Cursor, stats: records.StatsBatch, now: float | None) -> None:
         """Last in its transaction: the counter rows are hot, so they are held briefly."""
@@ -365,6 +394,13 @@ class PostgresBackend(CatalogMixin):
         waiter = NotifyWaiter(self.settings.conninfo, self.channel, queues, name=worker_id)
         self._waiters.append(waiter)
         return waiter
+
+
+def _claimed(cur: Cursor) -> list[JobRecord]:
+    """The jobs a claim statement took, in claim order."""
+    rows = [shared.job_record(r) for r in cur.fetchall()]
+    rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+    return rows
 
 
 def _results(cur: Cursor) -> list[Any]:

@@ -110,8 +110,11 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     # work uses conn.transaction(), which starts with BEGIN ISOLATION LEVEL READ COMMITTED
     # whatever the server's default_transaction_isolation says (claims with SKIP LOCKED
     # rely on READ COMMITTED's re-check of locked rows).
+    # A single statement on its own (a claim, say) runs in the session's default
+    # isolation, so that default is READ COMMITTED too.
     conn.autocommit = True
     conn.isolation_level = IsolationLevel.READ_COMMITTED
+    conn.execute("SET default_transaction_isolation = 'read committed'")
 
 
 def _stale(conn: psycopg.Connection[Any]) -> bool:

@@ -110,8 +110,16 @@ PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
 # waiting; in READ COMMITTED a row that changed after the snapshot is re-checked
 # against the WHERE once it is locked, so a job is never claimed twice. MATERIALIZED
 # makes the locking sub-select run exactly once. The UPDATE repeats the status guard.
+#
+# With relaxed true (a transaction that claims and does nothing else), the commit
+# returns before the WAL is flushed: see docs/postgres.md, "Durability of claims". The
+# setting lives in t, which every claim reads once, and lasts until the commit.
 JOB_CLAIM = """
-WITH {t},
+WITH t AS (
+    SELECT n.now, set_config('offload.now', n.now::text, true) AS stamped,
+           CASE WHEN %(relaxed)s THEN set_config('synchronous_commit', 'off', true) END AS relaxed
+    FROM (SELECT {now} AS now) AS n
+),
 picked AS MATERIALIZED (
     SELECT id FROM {s}.jobs, t
     WHERE queue = %(queue)s AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= t.now
@@ -154,30 +162,67 @@ WITH u AS (
 SELECT id FROM u
 """
 
-# How a run ended, with its final progress; the status event comes from the trigger.
-# A status that does not end a run is refused like a stale lease: the row is left alone.
-JOB_FINISH = """
-WITH {t}, u AS (
+# A worker's finished runs in one statement: the outcomes come in as parallel arrays
+# (o.n is each one's place in the batch) and their progress and message events as
+# arrays of their own, ev_of naming the outcome each belongs to. Each run's events come
+# before its status event (the row trigger fires at the end of the statement). The
+# task counters (task_stats) are added in the same statement, once per task, rows
+# locked in task order like STATS_ADD's. Refused outcomes (stale lease, not running, or
+# a status that does not end a run) change nothing and count nowhere.
+JOB_FINISH_MANY = """
+WITH {t},
+o AS (
+    SELECT * FROM unnest(%(id)b::text[], %(token)b::text[], %(status)b::text[], %(result)b::text[],
+                         %(error)b::text[], %(traceback)b::text[], %(run_at)b::double precision[],
+                         %(current)b::double precision[], %(total)b::double precision[],
+                         %(message)b::text[], %(messages)b::text[])
+        WITH ORDINALITY AS o(id, token, status, result, error, traceback, run_at, current, total,
+                             message, messages, n)
+    WHERE o.status IN ('completed', 'failed', 'retrying', 'cancelled')
+),
+u AS (
     UPDATE {s}.jobs AS j
-    SET status = %(status)s, result = %(result)s, error = %(error)s, traceback = %(traceback)s,
-        completed_at = CASE WHEN %(status)s IN ('completed', 'failed', 'cancelled') THEN t.now END,
-        run_at = coalesce(%(run_at)s, j.run_at),
-        progress_current = coalesce(%(current)s, j.progress_current),
-        progress_total = coalesce(%(total)s, j.progress_total),
-        message = coalesce(%(message)s, j.message), messages = coalesce(%(messages)s, j.messages),
+    SET status = o.status, result = o.result, error = o.error, traceback = o.traceback,
+        completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN t.now END,
+        run_at = coalesce(o.run_at, j.run_at),
+        progress_current = coalesce(o.current, j.progress_current),
+        progress_total = coalesce(o.total, j.progress_total),
+        message = coalesce(o.message, j.message), messages = coalesce(o.messages, j.messages),
         worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
-    FROM t
-    WHERE j.id = %(id)s AND j.lease_token = %(token)s AND j.status = 'running'
-      AND %(status)s IN ('completed', 'failed', 'retrying', 'cancelled')
-    RETURNING j.id, j.owner, j.task, j.status, t.now - j.started_at AS duration
-), e AS (
+    FROM o, t
+    WHERE j.id = o.id AND j.lease_token = o.token AND j.status = 'running'
+    RETURNING j.id, j.owner, j.task, j.status, t.now - j.started_at AS duration, o.n
+),
+e AS (
     INSERT INTO {s}.events (job_id, type, data, at, owner)
-    SELECT u.id, e.type, e.data::jsonb, coalesce(e.at, t.now), u.owner
-    FROM u, t, unnest(%(ev_types)s::text[], %(ev_data)s::text[], %(ev_at)s::double precision[])
-            WITH ORDINALITY AS e(type, data, at, n)
-    ORDER BY e.n
+    SELECT u.id, ev.type, ev.data::jsonb, coalesce(ev.at, t.now), u.owner
+    FROM unnest(%(ev_of)b::bigint[], %(ev_type)b::text[], %(ev_data)b::text[], %(ev_at)b::double precision[])
+            WITH ORDINALITY AS ev(of, type, data, at, m)
+         JOIN u ON u.n = ev.of, t
+    ORDER BY ev.m
+),
+stats AS (
+    INSERT INTO {s}.task_stats AS st (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
+    SELECT u.task,
+           count(*) FILTER (WHERE u.status = 'completed'),
+           count(*) FILTER (WHERE u.status = 'failed'),
+           count(*) FILTER (WHERE u.status = 'cancelled'),
+           coalesce(sum(u.duration) FILTER (WHERE u.status <> 'cancelled'), 0),
+           min(t.now),
+           (array_agg(u.status ORDER BY u.n DESC))[1]
+    FROM u, t
+    WHERE u.status IN ('completed', 'failed', 'cancelled')
+    GROUP BY u.task
+    ORDER BY u.task
+    ON CONFLICT (task) DO UPDATE SET
+        succeeded = st.succeeded + excluded.succeeded,
+        failed = st.failed + excluded.failed,
+        cancelled = st.cancelled + excluded.cancelled,
+        total_duration = st.total_duration + excluded.total_duration,
+        last_run_at = excluded.last_run_at,
+        last_status = excluded.last_status
 )
-SELECT id, task, status, duration FROM u
+SELECT id FROM u
 """
 
 # Graceful shutdown: back to queued at once, and the attempt does not count. A job

@@ -115,18 +115,29 @@ def progress_params(p: Progress | None) -> dict[str, Any]:
     }
 
 
-def outcome_params(o: Outcome, now: float | None) -> dict[str, Any]:
-    return {
-        "id": o.job_id,
-        "token": o.token,
-        "status": str(o.status),
-        "result": o.result_json,
-        "error": o.error,
-        "traceback": o.traceback,
-        "run_at": o.run_at,
-        "now": now,
-        **progress_params(o.progress),
-    }
+def finish_columns(outcomes: Sequence[Outcome], now: float | None) -> dict[str, Any]:
+    """Outcomes as the parallel arrays of queries.JOB_FINISH_MANY; their events flattened,
+    ``ev_of`` giving the (1-based) outcome each belongs to."""
+    columns: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "id", "token", "status", "result", "error", "traceback", "run_at",
+            "current", "total", "message", "messages", "ev_of", "ev_type", "ev_data", "ev_at",
+        )
+    }  # fmt: skip
+    for n, o in enumerate(outcomes, 1):
+        p = progress_params(o.progress)
+        for key, value in (
+            ("id", o.job_id), ("token", o.token), ("status", str(o.status)), ("result", o.result_json),
+            ("error", o.error), ("traceback", o.traceback), ("run_at", o.run_at), ("current", p["current"]),
+            ("total", p["total"]), ("message", p["message"]), ("messages", p["messages"]),
+        ):  # fmt: skip
+            columns[key].append(value)
+        columns["ev_of"].extend([n] * len(p["ev_types"]))
+        columns["ev_type"].extend(p["ev_types"])
+        columns["ev_data"].extend(p["ev_data"])
+        columns["ev_at"].extend(p["ev_at"])
+    return {**columns, "now": now}
 
 
 def prune_where(rule: PruneRule) -> tuple[str, dict[str, Any]]:

@@ -181,11 +181,15 @@ MIGRATIONS: list[str] = [
         last_status    text
     ) WITH (fillfactor = 50);
     """,
-    # 4: a new job's status event comes from one statement-level trigger per INSERT
-    # (all the batch's events in one INSERT ... SELECT from the transition table)
-    # instead of one PL/pgSQL call and one INSERT per row. Changes keep the row trigger.
+    # 4: status events come from statement-level triggers: one INSERT ... SELECT per
+    # statement from its transition tables (all of a batch's events at once) instead of
+    # one PL/pgSQL call and one INSERT per row. Dated as before: a new job at its
+    # creation, a change at offload.now (queries.T), else by the server's clock. A new
+    # batch's events follow the batch's order.
     """
     DROP TRIGGER jobs_status_inserted ON {s}.jobs;
+    DROP TRIGGER jobs_status_changed ON {s}.jobs;
+    DROP FUNCTION {s}.jobs_status_event();
     CREATE FUNCTION {s}.jobs_inserted_events() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         INSERT INTO {s}.events (job_id, type, data, at, owner)
@@ -198,6 +202,25 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER jobs_status_inserted AFTER INSERT ON {s}.jobs
         REFERENCING NEW TABLE AS new_jobs
         FOR EACH STATEMENT EXECUTE FUNCTION {s}.jobs_inserted_events();
+
+    -- A transition table can't go with UPDATE OF status: the trigger sees every UPDATE
+    -- of jobs and keeps the rows whose status changed.
+    CREATE FUNCTION {s}.jobs_changed_events() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO {s}.events (job_id, type, data, at, owner)
+        SELECT n.id, 'status',
+               jsonb_build_object('status', n.status, 'attempts', n.attempts, 'error', n.error),
+               coalesce(nullif(current_setting('offload.now', true), '')::double precision,
+                        extract(epoch FROM clock_timestamp())::double precision),
+               n.owner
+        FROM new_jobs AS n JOIN old_jobs AS o ON o.id = n.id
+        WHERE o.status IS DISTINCT FROM n.status;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER jobs_status_changed AFTER UPDATE ON {s}.jobs
+        REFERENCING OLD TABLE AS old_jobs NEW TABLE AS new_jobs
+        FOR EACH STATEMENT EXECUTE FUNCTION {s}.jobs_changed_events();
     """,
 ]
 
