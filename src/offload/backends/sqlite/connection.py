@@ -13,7 +13,8 @@ from urllib.parse import parse_qs
 from ...errors import BackendError, BackendUnavailable, ConfigurationError
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
-AUTOCHECKPOINT_PAGES = 10_000
+AUTOCHECKPOINT_PAGES = 10_000  # the safety net; Checkpointer keeps the WAL well below it
+CHECKPOINT_EVERY = 32  # commits of this process between two background checkpoints
 
 
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
@@ -58,6 +59,7 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._check_path()
+        self.checkpointer = Checkpointer(self)
 
     def _check_path(self) -> None:
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -88,8 +90,8 @@ class Connections:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            # Checkpoints are the costly part of a commit: a writer runs one only when the
-            # WAL passed ~40 MiB; workers checkpoint in the background well before that.
+            # A checkpoint inside a commit stalls that writer: a writer runs one only when
+            # the WAL passed ~40 MiB; the Checkpointer thread does it well before that.
             conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             conn.execute("PRAGMA journal_size_limit=67108864")  # truncate the WAL back to 64 MiB
         except sqlite3.DatabaseError as exc:
@@ -121,6 +123,7 @@ class Connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise translate(exc, self.path) from exc
+        self.checkpointer.committed()
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
@@ -130,9 +133,54 @@ class Connections:
             raise translate(exc, self.path) from exc
 
     def close(self) -> None:
+        self.checkpointer.stop()
         with self._lock:
             for conn in self._all:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file on a thread of its own, every
+    CHECKPOINT_EVERY commits of this process: SQLite's own autocheckpoint runs inside
+    the commit that crosses the limit and stalls that writer (a worker's loop, an
+    enqueue). PASSIVE: it never waits for readers or writers, and it releases the GIL
+    while it copies, so it runs beside the writer on another core."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+        self._wake = threading.Event()
+        self._commits = 0
+        self._thread: threading.Thread | None = None
+        self._pid = -1
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY:
+            return
+        if self._thread is None or self._pid != os.getpid():  # first use, or a forked child
+            self._pid = os.getpid()
+            self._wake = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._wake,), name="offload-sqlite-checkpoint", daemon=True
+            )
+            self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread (a later commit starts a new one)."""
+        thread, self._thread = self._thread, None
+        if thread is not None and self._pid == os.getpid():
+            self._wake.set()
+            thread.join(timeout=5)
+
+    def _run(self, wake: threading.Event) -> None:
+        while True:
+            wake.wait()
+            wake.clear()
+            if self._thread is not threading.current_thread():
+                return
+            with contextlib.suppress(sqlite3.Error, ConfigurationError):
+                self._connections.get().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -1,12 +1,16 @@
-"""SQLite migrations on a database made by an older release, and event pruning by seq."""
+"""SQLite: migrations on a database made by an older release, event pruning by seq, and
+the background checkpoints that keep the write-ahead log small."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 from tests.conformance.helpers import T0, insert_one
+from tests.support.procs import wait_for
 
+import offload
 from offload.backends.sqlite import SQLiteBackend
 from offload.backends.sqlite.schema import MIGRATIONS, statements
 
@@ -60,3 +64,29 @@ def test_event_prune_stops_at_the_first_event_it_must_keep(tmp_path: Path) -> No
         assert backend.event_prune(before=T0 + 200) == 0
     finally:
         backend.close()
+
+
+def test_the_wal_is_copied_back_in_the_background(tmp_path: Path) -> None:
+    """300 single enqueues write ~2,700 WAL frames, well under the 10,000 at which a
+    commit would checkpoint by itself: the rows reach the database file only because
+    the store's checkpoint thread copies them there while the writer goes on."""
+    path = tmp_path / "wal.db"
+    app = offload.App(f"sqlite:///{path}")
+
+    @app.task()
+    def noop() -> None:
+        pass
+
+    try:
+        noop.enqueue()  # creates the file and its schema
+        with sqlite3.connect(path) as con:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = os.path.getsize(path)
+        for _ in range(300):
+            noop.enqueue()
+        wait_for(lambda: os.path.getsize(path) > before, message="the database file grows")
+        thread = app.backend.db.checkpointer._thread  # type: ignore[attr-defined]
+        assert thread is not None and thread.is_alive()
+    finally:
+        app.close()
+    assert not thread.is_alive()  # close() ends it
