@@ -188,6 +188,22 @@ class Waiter(Protocol):
     def close(self) -> None: ...
 
 
+class AsyncReads(Protocol):
+    """The HTTP API's hottest reads, awaited on an asyncio event loop: for a store whose
+    reads go over the network, so that they need neither a thread nor a blocked loop."""
+
+    async def job_get(self, job_id: str) -> JobRecord | None:
+        """As Backend.job_get."""
+
+    async def token_and_job_get(
+        self, token_hash: str, job_id: str | None
+    ) -> tuple[TokenRecord | None, JobRecord | None]:
+        """token_by_hash and job_get (None: no job) at once: a status GET's reads."""
+
+    async def close(self) -> None:
+        """Release what the running loop holds (called when the API shuts down)."""
+
+
 class Backend(Protocol):
     """A job store. See the module docstring for the rules."""
 
@@ -195,6 +211,10 @@ class Backend(Protocol):
     # True when reads never wait on a network or a lock (SQLite in WAL mode), so an
     # event loop may make them itself instead of handing them to a thread.
     local_reads: bool
+
+    @property
+    def async_reads(self) -> AsyncReads | None:
+        """Reads for an event loop, or None (then: local_reads, or a thread)."""
 
     def migrate(self) -> int:
         """Bring the schema to the newest version; return that version."""

@@ -16,7 +16,7 @@ from ..backends.base import Backend, Event, WorkerInfo
 from ..errors import AccessDenied, InvalidRequest, JobNotFound, OffloadError
 from ..job import JobRecord, iso
 from .principal import Principal
-from .requests import MAX_KEY, ListQuery, SubmitRequest
+from .requests import MAX_KEY, ListQuery, SubmitRequest, plausible_id
 
 if TYPE_CHECKING:
     from ..app import App
@@ -70,7 +70,19 @@ class JobService:
         return Submitted(record.id, str(record.status), False)
 
     def get(self, principal: Principal, job_id: str) -> JobRecord:
-        record = self.backend.job_get(job_id) if _plausible_id(job_id) else None
+        record = self.backend.job_get(job_id) if plausible_id(job_id) else None
+        if record is None or not principal.may_see(record):
+            raise JobNotFound(job_id)
+        return record
+
+    async def get_async(self, principal: Principal, job_id: str) -> JobRecord:
+        """As get, awaited on the event loop (the store must have async_reads)."""
+        reads = self.backend.async_reads
+        assert reads is not None
+        return self.visible(principal, job_id, await reads.job_get(job_id) if plausible_id(job_id) else None)
+
+    def visible(self, principal: Principal, job_id: str, record: JobRecord | None) -> JobRecord:
+        """``record`` (job_id's, or None) if the principal may see it; else JobNotFound."""
         if record is None or not principal.may_see(record):
             raise JobNotFound(job_id)
         return record
@@ -194,10 +206,6 @@ class JobService:
             "paused": self.backend.queue_paused(),
             "workers": self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S),
         }
-
-
-def _plausible_id(job_id: str) -> bool:
-    return 0 < len(job_id) <= 64
 
 
 def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:

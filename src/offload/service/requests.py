@@ -19,6 +19,12 @@ MAX_PAGE = 500
 MAX_KEY = 200
 _CURSOR = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
 
+
+def plausible_id(job_id: str) -> bool:
+    """Whether job_id could name a job at all (else it is not looked up)."""
+    return 0 < len(job_id) <= 64
+
+
 SUBMIT_FIELDS = (
     "task",
     "args",

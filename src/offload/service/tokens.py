@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from ..backends.base import TokenRecord
 from ..errors import AuthenticationFailed, InvalidRequest
+from ..job import JobRecord
 from .principal import Principal
-from .requests import MAX_KEY
+from .requests import MAX_KEY, plausible_id
 
 if TYPE_CHECKING:
     from ..app import App
@@ -41,13 +42,27 @@ class TokenService:
     def authenticate(self, secret: str | None) -> Principal:
         if not secret or len(secret) > 256:
             raise AuthenticationFailed()
-        record = self.app.backend.token_by_hash(token_hash(secret))
-        if record is None or record.revoked_at is not None:
-            raise AuthenticationFailed("the token is unknown or revoked")
-        return Principal(record.user, record.admin, record.id)
+        return _principal(self.app.backend.token_by_hash(token_hash(secret)))
+
+    async def authenticate_with_job(self, secret: str | None, job_id: str) -> tuple[Principal, JobRecord | None]:
+        """authenticate and the job's record, read together (the store must have
+        async_reads). The record is not checked against the principal: see
+        JobService.visible."""
+        reads = self.app.backend.async_reads
+        assert reads is not None
+        if not secret or len(secret) > 256:
+            raise AuthenticationFailed()
+        token, record = await reads.token_and_job_get(token_hash(secret), job_id if plausible_id(job_id) else None)
+        return _principal(token), record
 
     def all(self) -> list[TokenRecord]:
         return self.app.backend.token_list()
 
     def revoke(self, token_id: str) -> bool:
         return self.app.backend.token_revoke(token_id)
+
+
+def _principal(record: TokenRecord | None) -> Principal:
+    if record is None or record.revoked_at is not None:
+        raise AuthenticationFailed("the token is unknown or revoked")
+    return Principal(record.user, record.admin, record.id)

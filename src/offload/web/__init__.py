@@ -100,6 +100,8 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
             yield
         finally:
             await server.hub.stop()
+            if app.backend.async_reads is not None:
+                await app.backend.async_reads.close()
             if starlette.state.worker is not None:
                 from anyio import to_thread
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from ..app import App
+from ..job import JobRecord
 from ..service import (
     AccessDenied,
     JobService,
@@ -24,7 +25,7 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
-from .auth import Authenticator
+from .auth import DEV_PRINCIPAL, Authenticator, bearer
 from .config import WebConfig
 from .errors import describe
 from .events import AllStream, EventHub, JobStream
@@ -62,6 +63,21 @@ class Server:
         if self.app.backend.local_reads:
             return answer()
         return await run_in_threadpool(answer)
+
+    @property
+    def awaits_reads(self) -> bool:
+        """Whether the store's hot reads are awaited on the event loop (async_reads)."""
+        return self.app.backend.async_reads is not None
+
+    async def job_for(self, request: Request, job_id: str) -> tuple[Principal, JobRecord]:
+        """Authenticate, count against the rate limit and read the job, awaited on the
+        event loop: one round trip to the store for the token and the job together."""
+        if not self.auth.enabled:
+            self.limiter.check(_rate_key(DEV_PRINCIPAL, request))
+            return DEV_PRINCIPAL, await self.jobs.get_async(DEV_PRINCIPAL, job_id)
+        p, record = await self.tokens.authenticate_with_job(bearer(request.headers), job_id)
+        self.limiter.check(_rate_key(p, request))
+        return p, self.jobs.visible(p, job_id, record)
 
     def principal(self, request: Request, *, limited: bool = True) -> Principal:
         """Authenticate (and count against the rate limit): call in a worker thread."""
@@ -115,10 +131,13 @@ async def list_jobs(request: Request) -> Response:
 
 
 async def get_job(request: Request) -> Response:
-    """The hot path of every poller: on a store whose reads are local, answered on the
-    event loop without a hand-off to a thread."""
+    """The hot path of every poller: answered on the event loop without a hand-off to a
+    thread, on a store whose reads are local or awaitable."""
     s = server(request)
     job_id = request.path_params["job_id"]
+    if s.awaits_reads:
+        p, record = await s.job_for(request, job_id)
+        return Json(job_json(p, record))
 
     def answer() -> Response:
         p = s.principal(request)

@@ -20,6 +20,7 @@ from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from .. import records as shared
 from ..base import HeartbeatResult, Inserted, JobFilter, Lease, NewJob, Outcome, Progress, PruneRule, Waiter
 from . import records
+from .aio import AsyncReads
 from .catalog import CatalogMixin
 from .connection import Database, parse_url
 from .listen import NotifyWaiter
@@ -43,6 +44,7 @@ class PostgresBackend(CatalogMixin):
         self.channel = self.settings.channel
         self.db = Database(self.settings)
         self.q = Queries(self.schema)
+        self.async_reads = AsyncReads(self.settings, self.q)
         self._insert_in_tx = self.q.JOB_INSERT_MANY.replace("{conflict}", "ON CONFLICT DO NOTHING")
         self._insert_strict = self.q.JOB_INSERT_MANY.replace("{conflict}", "")
         self._waiters: list[NotifyWaiter] = []
@@ -66,6 +68,7 @@ class PostgresBackend(CatalogMixin):
         for waiter in self._waiters:
             waiter.close()
         self._waiters.clear()
+        self.async_reads.forbid()
         self.db.close()
 
     def ping(self) -> None:

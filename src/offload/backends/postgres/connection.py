@@ -134,6 +134,23 @@ def _stale(conn: psycopg.Connection[Any]) -> bool:
     return False
 
 
+def pool_kwargs(settings: Settings) -> dict[str, Any]:
+    """Sizes, timeouts and connection options shared by the thread and the asyncio pool."""
+    return {
+        "min_size": settings.pool_min,
+        "max_size": settings.pool_max,
+        "timeout": settings.pool_timeout,
+        "reconnect_timeout": max(2.0, settings.pool_timeout),
+        "kwargs": {
+            "connect_timeout": max(2, int(settings.pool_timeout)),
+            "keepalives": 1,  # find a vanished server or host during long waits
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    }
+
+
 class Database:
     """A connection pool, created lazily and again after fork() (a pool's sockets and
     threads must never be shared with a child process).
@@ -161,20 +178,10 @@ class Database:
             if self._pool is None or self._pid != os.getpid():
                 self._pool = ConnectionPool(
                     self.settings.conninfo,
-                    min_size=self.settings.pool_min,
-                    max_size=self.settings.pool_max,
                     open=False,
                     configure=_configure,
-                    timeout=self.settings.pool_timeout,
-                    reconnect_timeout=max(2.0, self.settings.pool_timeout),
                     name=f"offload-{self.settings.schema}",
-                    kwargs={
-                        "connect_timeout": max(2, int(self.settings.pool_timeout)),
-                        "keepalives": 1,  # find a vanished server or host during long waits
-                        "keepalives_idle": 30,
-                        "keepalives_interval": 10,
-                        "keepalives_count": 3,
-                    },
+                    **pool_kwargs(self.settings),
                 )
                 self._pool.open(wait=False)
                 self._pid = os.getpid()

@@ -461,6 +461,21 @@ VALUES (%(id)s, %(user)s, %(hash)s, %(admin)s, %(created_at)s)
 
 TOKEN_BY_HASH = "SELECT " + TOKEN_COLUMNS + " FROM {s}.tokens WHERE hash = %(hash)s"
 
+# A status GET in one round trip: the token that asks (by the hash of its secret) and
+# the job, each or both missing (NULLs). The caller checks the token before it looks
+# at the job.
+TOKEN_AND_JOB_GET = (
+    "SELECT "
+    + ", ".join(f"tk.{c.strip()}" for c in TOKEN_COLUMNS.split(","))
+    + ", "
+    + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
+    + """
+FROM (SELECT 1) AS one
+LEFT JOIN {s}.tokens AS tk ON tk.hash = %(hash)s
+LEFT JOIN {s}.jobs AS j ON j.id = %(id)s
+"""
+)
+
 TOKEN_LIST = "SELECT " + TOKEN_COLUMNS + " FROM {s}.tokens ORDER BY created_at, id"
 
 TOKEN_REVOKE = "UPDATE {s}.tokens SET revoked_at = {now} WHERE id = %(id)s AND revoked_at IS NULL"

@@ -41,6 +41,7 @@ class SQLiteBackend:
     """Jobs in one SQLite file; any number of processes on one machine may share it."""
 
     local_reads = True  # WAL readers never wait for the write lock
+    async_reads = None  # local reads are answered on the loop as they are
 
     def __init__(self, url: str) -> None:
         self.url = url
