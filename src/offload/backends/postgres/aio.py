@@ -24,8 +24,9 @@ from ...errors import BackendError
 from ...job import JobRecord
 from .. import records as shared
 from ..base import TokenRecord
+from .catalog_queries import TOKEN_COLUMNS
 from .connection import Settings, pool_kwargs, safe_location, translate
-from .queries import TOKEN_COLUMNS, Queries
+from .queries import Queries
 
 _TOKEN_WIDTH = len(TOKEN_COLUMNS.split(","))
 

@@ -12,17 +12,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
-from psycopg.rows import tuple_row
 
-from ...errors import ConfigurationError, InvalidTransition, JobNotFound
+from ...errors import InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from .. import records as shared
-from ..base import HeartbeatResult, Inserted, JobFilter, Lease, NewJob, Outcome, Progress, PruneRule, Waiter
+from ..base import HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
 from . import records
 from .aio import AsyncReads
 from .catalog import CatalogMixin
 from .connection import Database, parse_url
+from .enqueue import EnqueueMixin
 from .listen import NotifyWaiter
 from .queries import Queries
 from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
@@ -30,7 +29,7 @@ from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD
 Cursor = psycopg.Cursor[Any]
 
 
-class PostgresBackend(CatalogMixin):
+class PostgresBackend(EnqueueMixin, CatalogMixin):
     """Jobs in a PostgreSQL schema (``offload`` unless ``?schema=`` or ``schema=`` says
     otherwise). Options: ``schema``, ``pool_min``, ``pool_max``, ``pool_timeout``
     (seconds a call waits for a connection before raising BackendUnavailable)."""
@@ -45,8 +44,6 @@ class PostgresBackend(CatalogMixin):
         self.db = Database(self.settings)
         self.q = Queries(self.schema)
         self.async_reads = AsyncReads(self.settings, self.q)
-        self._insert_in_tx = self.q.JOB_INSERT_MANY.replace("{conflict}", "ON CONFLICT DO NOTHING")
-        self._insert_strict = self.q.JOB_INSERT_MANY.replace("{conflict}", "")
         self._waiters: list[NotifyWaiter] = []
 
     # -- lifecycle ------------------------------------------------------------------
@@ -74,87 +71,6 @@ class PostgresBackend(CatalogMixin):
     def ping(self) -> None:
         with self.db.connection() as conn:
             conn.execute("SELECT 1 FROM " + render("{s}.jobs", self.schema) + " LIMIT 1").fetchall()
-
-    # -- enqueue ----------------------------------------------------------------------
-
-    def job_insert_many(
-        self, jobs: Sequence[NewJob], *, now: float | None = None, connection: Any = None
-    ) -> list[Inserted]:
-        if not jobs:
-            return []
-        if connection is None:
-            if not any(j.unique_key is not None or j.idempotency_key is not None for j in jobs):
-                done = self._insert_alone(jobs, now)
-                if done is not None:
-                    return done
-            with self.db.transaction() as cur:
-                return self._insert(cur, jobs, now)
-        if not isinstance(connection, psycopg.Connection):
-            raise ConfigurationError(
-                f"connection= must be a psycopg 3 Connection (the caller's open transaction), "
-                f"got {type(connection).__name__}"
-            )
-        # The caller's transaction: written, never committed here; NOTIFY is delivered by
-        # its commit and dropped by its rollback. An autocommit connection gets a
-        # transaction (or savepoint) of its own, so the batch is still all or none.
-        with self.db.errors():
-            cur = connection.cursor(row_factory=tuple_row)
-            if connection.autocommit:
-                with connection.transaction():
-                    return self._insert(cur, jobs, now)
-            return self._insert(cur, jobs, now)
-
-    def _insert_alone(self, jobs: Sequence[NewJob], now: float | None) -> list[Inserted] | None:
-        """A batch without keys as one statement on an autocommit connection: one round
-        trip that stores every job with its events and wakes the workers, or (any
-        conflict, which only an id collision can cause) stores nothing and answers None,
-        so that the caller takes the transaction path."""
-        params = records.insert_columns(jobs, now, self.channel)
-        with self.db.connection() as conn:
-            try:
-                rows = conn.execute(self._insert_strict, params).fetchall()
-            except pg_errors.UniqueViolation:
-                return None
-        assert len(rows) == len(jobs)
-        return [Inserted(j.id, True) for j in jobs]
-
-    def _insert(self, cur: Cursor, jobs: Sequence[NewJob], now: float | None) -> list[Inserted]:
-        """The batch in one statement, then each job it left out (a key or id already
-        held) resolved on its own, in the batch's order, in the same transaction."""
-        rows = cur.execute(self._insert_in_tx, records.insert_columns(jobs, now, self.channel)).fetchall()
-        created = {row[0] for row in rows}
-        result: list[Inserted] = []
-        ready: set[str] = set()
-        for job in jobs:
-            if job.id in created:
-                result.append(Inserted(job.id, True))
-                continue
-            row = self._insert_conflict(cur, job, now)
-            if row[2] is None:
-                result.append(Inserted(row[0], False))
-                continue
-            result.append(Inserted(row[0], True))
-            if row[2] == "queued":
-                ready.add(row[1])
-        self._notify(cur, ready)
-        return result
-
-    def _insert_conflict(self, cur: Cursor, job: NewJob, now: float | None) -> tuple[Any, ...]:
-        """The job holding ``job``'s idempotency_key (first) or unique_key, as
-        (id, None, None); or, when a unique_key holder ended meanwhile, the row of a
-        second, successful insert."""
-        for _ in range(3):
-            holder = None
-            if job.idempotency_key is not None:
-                holder = cur.execute(self.q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
-            if holder is None and job.unique_key is not None:
-                holder = cur.execute(self.q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
-            if holder is not None:
-                return (holder[0], None, None)
-            row = cur.execute(self.q.JOB_INSERT, records.insert_params(job, now)).fetchone()
-            if row is not None:
-                return tuple(row)
-        raise InvalidTransition(job.id, "new", "queued")  # only an id collision gets here
 
     # -- reads ----------------------------------------------------------------------------
 
