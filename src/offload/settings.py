@@ -18,7 +18,7 @@ class Settings:
     lease_s: float = 30.0  # a running job is retaken this long after its worker's last heartbeat
     heartbeat_s: float = 1.0  # also how quickly a running job learns of a cancel request
     progress_flush_s: float = 0.2  # progress/message writes are coalesced to one per interval
-    commit_linger_s: float = 0.0002  # a worker waits this long for more outcomes to share a commit
+    commit_linger_s: float = 0.0005  # a worker waits up to this long for its other runs to finish, to share a commit
     poll_s: float = 1.0  # longest idle wait without a wake-up (delayed jobs, missed rings)
     grace_s: float = 30.0  # SIGTERM: time running jobs get before they go back to queued
     max_backoff_s: float = 3600.0

@@ -59,6 +59,7 @@ class Worker:
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
         self._stuck = 0  # threads still busy with a job that timed out
+        self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self.last_store_error = -1e18  # monotonic time a store call last failed
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
@@ -159,7 +160,10 @@ class Worker:
         loop waits for a ring instead of asking the store again."""
         linger = self.app.settings.commit_linger_s
         if linger and 0 < len(self._done) < len(self._running):
-            time.sleep(linger)  # let jobs that are about to finish join this commit
+            # Let runs about to finish join this commit: until all have, at most `linger`.
+            self._all_done.clear()
+            if len(self._done) < len(self._running):
+                self._all_done.wait(linger)
         batch = []
         while self._done:
             batch.append(self._done.popleft())
@@ -254,6 +258,8 @@ class Worker:
                 run.done = True
         if outcome is not None:
             self._done.append((run, outcome))
+            if len(self._done) >= len(self._running):
+                self._all_done.set()
         if self._waiter is not None:
             self._waiter.ring()
 
