@@ -28,14 +28,19 @@ from peers import SYSTEMS, NotSupported  # noqa: E402
 PG_BIN = Path(os.environ.get("BENCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
+def servers_state() -> dict:
+    return json.loads((HERE / ".work" / "servers.json").read_text())
+
+
 def prepare_store(store: str, work: Path, system: str) -> None:
-    state = json.loads((HERE / ".work" / "servers.json").read_text())
     if store == "redis":
+        state = servers_state()
         port = str(state["redis"]["port"])
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", port, "flushall"], check=True,
                        stdout=subprocess.DEVNULL)
         os.environ["BENCH_REDIS_URL"] = state["redis"]["url"]
     elif store == "postgres":
+        state = servers_state()
         port = str(state["postgres"]["port"])
         psql = [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "postgres",
                 "-d", "postgres", "-q", "-v", "ON_ERROR_STOP=1"]
@@ -71,7 +76,7 @@ def main() -> int:
     a = ap.parse_args()
 
     module, store, variant, _venv = SYSTEMS[a.system]
-    work = HERE / ".work" / "runs"
+    work = Path(os.environ.get("BENCH_WORK", HERE / ".work")) / "runs"  # BENCH_WORK: the smoke test's
     work.mkdir(parents=True, exist_ok=True)
     os.environ["BENCH_MARK_FILE"] = str(work / f"{a.system}.marks")
     os.environ["BENCH_VARIANT"] = variant

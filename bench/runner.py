@@ -70,9 +70,11 @@ def aggregate(runs: list[dict]) -> dict:
 
 
 def machine_info() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                if ln.startswith("model name")), platform.processor())
-    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
+    with open("/proc/cpuinfo") as f:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                   platform.processor())
+    with open("/proc/meminfo") as f:
+        mem = next(int(ln.split()[1]) for ln in f if ln.startswith("MemTotal"))
 
     def version(cmd: list[str]) -> str | None:
         try:
