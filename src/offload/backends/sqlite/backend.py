@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ...errors import BackendError, ConfigurationError, InvalidTransition, JobNotFound
+from ...errors import ConfigurationError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from ...schedule import ScheduleRecord
 from .. import records
@@ -82,34 +82,11 @@ class SQLiteBackend:
                 "enqueue inside the caller's transaction (connection=...) needs the PostgreSQL store"
             )
         now = _now(now)
-        params = [rows.insert_params(j, now) for j in jobs]
         with self.db.write() as c:
-            if not any(j.unique_key or j.idempotency_key for j in jobs):
-                c.executemany(q.JOB_INSERT, params)  # random ids: no conflict is possible
-                result = [Inserted(j.id, True) for j in jobs]
-            else:
-                result = [self._insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
-            made = [
-                (p[rows.ID], p[rows.STATUS], 0, None, p[rows.OWNER])
-                for p, r in zip(params, result, strict=True)
-                if r.created
-            ]
-            writes.status_events(c, made, now, new=True)
-        if any(p[rows.STATUS] == "queued" for p in params):
+            result, queued = writes.insert(c, jobs, now)
+        if queued:
             self.bells.ring_all()
         return result
-
-    def _insert_one(self, c: sqlite3.Connection, job: NewJob, row: tuple[Any, ...]) -> Inserted:
-        if c.execute(q.JOB_INSERT_KEYED, row).rowcount == 1:
-            return Inserted(job.id, True)
-        holder = None
-        if job.idempotency_key:
-            holder = c.execute(q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
-        if holder is None and job.unique_key:
-            holder = c.execute(q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
-        if holder is None:  # the conflict was on the id itself
-            raise BackendError(f"job id {job.id} is already taken")
-        return Inserted(holder[0], False)
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
+from ...errors import BackendError
 from ...job import TERMINAL, JobRecord, JobStatus
 from .. import records
-from ..base import Outcome, Progress, PruneRule
+from ..base import Inserted, NewJob, Outcome, Progress, PruneRule
 from . import queries as q
+from . import rows
 from .rows import progress_params
 
 RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
@@ -30,6 +32,35 @@ def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: floa
             (i, serialization.dumps({"status": st, "attempts": n, "error": e}), now, o) for i, st, n, e, o in changed
         ]
     c.executemany(q.STATUS_EVENT_INSERT, data)
+
+
+def insert(c: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> tuple[list[Inserted], bool]:
+    """Store new jobs and their status events; also say whether any of them is queued
+    (ready now: the workers' bells should ring)."""
+    params = [rows.insert_params(j, now) for j in jobs]
+    if not any(j.unique_key or j.idempotency_key for j in jobs):
+        c.executemany(q.JOB_INSERT, params)  # random ids: no conflict is possible
+        result = [Inserted(j.id, True) for j in jobs]
+    else:
+        result = [_insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
+    made = [
+        (p[rows.ID], p[rows.STATUS], 0, None, p[rows.OWNER]) for p, r in zip(params, result, strict=True) if r.created
+    ]
+    status_events(c, made, now, new=True)
+    return result, any(p[rows.STATUS] == "queued" for p in params)
+
+
+def _insert_one(c: sqlite3.Connection, job: NewJob, row: tuple[Any, ...]) -> Inserted:
+    if c.execute(q.JOB_INSERT_KEYED, row).rowcount == 1:
+        return Inserted(job.id, True)
+    holder = None
+    if job.idempotency_key:
+        holder = c.execute(q.JOB_BY_IDEMPOTENCY_KEY, {"idempotency_key": job.idempotency_key}).fetchone()
+    if holder is None and job.unique_key:
+        holder = c.execute(q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
+    if holder is None:  # the conflict was on the id itself
+        raise BackendError(f"job id {job.id} is already taken")
+    return Inserted(holder[0], False)
 
 
 def claim(
