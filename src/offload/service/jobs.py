@@ -70,10 +70,7 @@ class JobService:
         return Submitted(record.id, str(record.status), False)
 
     def get(self, principal: Principal, job_id: str) -> JobRecord:
-        record = self.backend.job_get(job_id) if plausible_id(job_id) else None
-        if record is None or not principal.may_see(record):
-            raise JobNotFound(job_id)
-        return record
+        return self.visible(principal, job_id, self.backend.job_get(job_id) if plausible_id(job_id) else None)
 
     async def get_async(self, principal: Principal, job_id: str) -> JobRecord:
         """As get, awaited on the event loop (the store must have async_reads)."""

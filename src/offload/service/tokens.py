@@ -40,9 +40,7 @@ class TokenService:
         return record, secret
 
     def authenticate(self, secret: str | None) -> Principal:
-        if not secret or len(secret) > 256:
-            raise AuthenticationFailed()
-        return _principal(self.app.backend.token_by_hash(token_hash(secret)))
+        return _principal(self.app.backend.token_by_hash(_hash_of(secret)))
 
     async def authenticate_with_job(self, secret: str | None, job_id: str) -> tuple[Principal, JobRecord | None]:
         """authenticate and the job's record, read together (the store must have
@@ -50,9 +48,7 @@ class TokenService:
         JobService.visible."""
         reads = self.app.backend.async_reads
         assert reads is not None
-        if not secret or len(secret) > 256:
-            raise AuthenticationFailed()
-        token, record = await reads.token_and_job_get(token_hash(secret), job_id if plausible_id(job_id) else None)
+        token, record = await reads.token_and_job_get(_hash_of(secret), job_id if plausible_id(job_id) else None)
         return _principal(token), record
 
     def all(self) -> list[TokenRecord]:
@@ -60,6 +56,13 @@ class TokenService:
 
     def revoke(self, token_id: str) -> bool:
         return self.app.backend.token_revoke(token_id)
+
+
+def _hash_of(secret: str | None) -> str:
+    """The hash to look a presented secret up by; a missing or oversized one fails here."""
+    if not secret or len(secret) > 256:
+        raise AuthenticationFailed()
+    return token_hash(secret)
 
 
 def _principal(record: TokenRecord | None) -> Principal:

@@ -101,15 +101,8 @@ UPDATE {s}.schedules SET next_run_at = %(next_run_at)s, last_run_at = %(last_run
 WHERE id = %(id)s AND next_run_at = %(expected_next)s
 """
 
-# One row per task; a batch adds to each task once. Rows are locked in task order, so two
-# transactions adding to the same tasks wait for each other instead of deadlocking.
-STATS_ADD = """
-INSERT INTO {s}.task_stats AS st (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
-SELECT x.task, x.succeeded, x.failed, x.cancelled, x.duration, {now}, x.last_status
-FROM unnest(%(tasks)s::text[], %(succeeded)s::integer[], %(failed)s::integer[], %(cancelled)s::integer[],
-            %(durations)s::double precision[], %(last_status)s::text[])
-     AS x(task, succeeded, failed, cancelled, duration, last_status)
-ORDER BY x.task
+# How a batch's counters (rows aliased st) add to a task's: here and in JOB_FINISH_MANY.
+STATS_ON_CONFLICT = """
 ON CONFLICT (task) DO UPDATE SET
     succeeded = st.succeeded + excluded.succeeded,
     failed = st.failed + excluded.failed,
@@ -118,6 +111,20 @@ ON CONFLICT (task) DO UPDATE SET
     last_run_at = excluded.last_run_at,
     last_status = excluded.last_status
 """
+
+# One row per task; a batch adds to each task once. Rows are locked in task order, so two
+# transactions adding to the same tasks wait for each other instead of deadlocking.
+STATS_ADD = (
+    """
+INSERT INTO {s}.task_stats AS st (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
+SELECT x.task, x.succeeded, x.failed, x.cancelled, x.duration, {now}, x.last_status
+FROM unnest(%(tasks)s::text[], %(succeeded)s::integer[], %(failed)s::integer[], %(cancelled)s::integer[],
+            %(durations)s::double precision[], %(last_status)s::text[])
+     AS x(task, succeeded, failed, cancelled, duration, last_status)
+ORDER BY x.task
+"""
+    + STATS_ON_CONFLICT
+)
 
 STATS_LIST = """
 SELECT task, succeeded, failed, cancelled, total_duration, last_run_at, last_status

@@ -173,7 +173,8 @@ SELECT id FROM u
 # task counters (task_stats) are added in the same statement, once per task, rows
 # locked in task order like STATS_ADD's. Refused outcomes (stale lease, not running, or
 # a status that does not end a run) change nothing and count nowhere.
-JOB_FINISH_MANY = """
+JOB_FINISH_MANY = (
+    """
 WITH {t},
 o AS (
     SELECT * FROM unnest(%(id)b::text[], %(token)b::text[], %(status)b::text[], %(result)b::text[],
@@ -218,16 +219,13 @@ stats AS (
     WHERE u.status IN ('completed', 'failed', 'cancelled')
     GROUP BY u.task
     ORDER BY u.task
-    ON CONFLICT (task) DO UPDATE SET
-        succeeded = st.succeeded + excluded.succeeded,
-        failed = st.failed + excluded.failed,
-        cancelled = st.cancelled + excluded.cancelled,
-        total_duration = st.total_duration + excluded.total_duration,
-        last_run_at = excluded.last_run_at,
-        last_status = excluded.last_status
+    """
+    + catalog_queries.STATS_ON_CONFLICT
+    + """
 )
 SELECT id FROM u
 """
+)
 
 # Graceful shutdown: back to queued at once, and the attempt does not count. A job
 # somebody asked to cancel is not put back: the request is honoured now.

@@ -13,7 +13,6 @@ from .. import records
 from ..base import Inserted, NewJob, Outcome, Progress, PruneRule
 from . import queries as q
 from . import rows
-from .rows import progress_params
 
 RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
@@ -78,9 +77,9 @@ def claim(
             "expires": now + lease_s,
             "now": now,
         }
-        rows = [records.job_record(r) for r in c.execute(q.JOB_CLAIM, params)]
-        rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-        claimed.extend(rows)
+        found = [records.job_record(r) for r in c.execute(q.JOB_CLAIM, params)]
+        found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        claimed.extend(found)
     status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
     return claimed
 
@@ -99,23 +98,24 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
             if o.progress is not None:
                 events += progress_event_rows(o.progress, held[(o.job_id, o.token)], now)
         c.executemany(q.EVENT_INSERT, events)
-    rows: list[Any] = []
+    written: list[Any] = []
     for i in range(0, len(ending), q.FINISH_BATCH):
         chunk = ending[i : i + q.FINISH_BATCH]
         params: list[Any] = []
         for o in chunk:
             params += (o.job_id, o.token, str(o.status), o.result_json, o.error, o.traceback, o.run_at)
-            params += progress_params(o.progress).values()
+            p = rows.progress_params(o.progress)
+            params += (p["current"], p["total"], p["message"], p["messages"])
         params.append(now)
-        rows += c.execute(q.job_finish(len(chunk)), params).fetchall()
+        written += c.execute(q.job_finish(len(chunk)), params).fetchall()
     order = {o.job_id: n for n, o in enumerate(ending)}
-    rows.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
+    written.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
     stats = StatsBatch(now)
-    for r in rows:
+    for r in written:
         stats.add(r[2], r[4], None if r[3] is None else now - r[3])
-    status_events(c, [(r[0], r[4], r[5], r[6], r[1]) for r in rows], now)
+    status_events(c, [(r[0], r[4], r[5], r[6], r[1]) for r in written], now)
     stats.write(c)
-    return {r[0] for r in rows}
+    return {r[0] for r in written}
 
 
 class StatsBatch:
