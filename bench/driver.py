@@ -71,7 +71,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--idle", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--seconds", type=float, default=10.0, help="api: length of the load window")
+    ap.add_argument("--seconds", type=float, default=10.0, help="api, scale: length of the HTTP load window")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -96,7 +96,8 @@ def main() -> int:
         bench = Bench(peer, marks, work, a.timeout)
         fn = getattr(bench, a.workload)
         args = {"memory": (a.n, a.idle), "api": (a.n, a.seconds)}.get(a.workload, (a.n,))
-        result["result"] = fn(*args)
+        kwargs = {"http_seconds": a.seconds} if a.workload == "scale" else {}
+        result["result"] = fn(*args, **kwargs)
     except NotSupported as e:
         result["na"] = str(e)
     except Exception as e:  # recorded, the runner goes on with the next run

@@ -249,50 +249,89 @@ class Bench:
 
     # -- offload-only workloads: the other systems raise NotSupported at once ------------
 
-    def api(self, n: int, seconds: float = 10.0, procs: int = 2, conns: int = 8) -> dict:
-        """Status GETs per second of one API server process while a worker drains n jobs."""
+    def _serve(self, ids: list[str], name: str, runs: list[dict]) -> list[dict]:
+        """Start one API server process, then the load generator once per entry of
+        `runs` (loadgen options: seconds, procs, conns, rate) against it, on random ids
+        of `ids`; `runs[i]["during"]`, if given, is called with the server up, before
+        the first run. Returns the load generator's answers."""
         port = free_port()
         server_cmd = self.peer.api_server_cmd(port)
-        ids = self.peer.fill_ids("noop", n)
         token = self.peer.api_token()
         system = self.marks.path.stem
-        id_file = self.logdir / f"api-ids-{system}.txt"
+        id_file = self.logdir / f"{name}-ids-{system}.txt"
         id_file.write_text("\n".join(ids) + "\n")
-        self.marks.clear()
-        server = Worker(self.peer, "cpu", self.logdir / f"server-{system}-api.log", cmd=server_cmd)
-        worker = None
-        load_cmd = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--token", token,
-                    "--ids", str(id_file), "--procs", str(procs), "--conns", str(conns),
-                    "--seconds", str(seconds), "--warmup", "1", "--max-requests", "2000000"]
+        server = Worker(self.peer, "cpu", self.logdir / f"server-{system}-{name}.log", cmd=server_cmd)
+        answers = []
         try:
             wait_http(port, server, 60)
-            worker = self._worker("cpu", "api")
-            done_before = self.marks.count()
-            p = subprocess.run(load_cmd, cwd=HERE, capture_output=True, text=True, timeout=seconds + 120)
-            done_during = self.marks.count() - done_before
-            server.check()
-            worker.check()
+            for run in runs:
+                if run.get("before") is not None:
+                    run["before"]()
+                cmd = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--token", token,
+                       "--ids", str(id_file), "--procs", str(run["procs"]), "--conns", str(run["conns"]),
+                       "--seconds", str(run["seconds"]), "--warmup", "1", "--max-requests", "2000000",
+                       "--rate", str(run.get("rate", 0))]
+                p = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True, timeout=run["seconds"] + 120)
+                server.check()
+                if p.returncode != 0 or not p.stdout.strip():
+                    raise RuntimeError(f"load generator exited {p.returncode}: {p.stderr[-1500:]}")
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                if not r["ok"]:
+                    raise RuntimeError(f"no 200 answers: statuses {r['statuses']}, "
+                                       f"{r['conn_errors']} connection errors")
+                r["loadgen"] = " ".join(w if w != token else "$TOKEN" for w in cmd[1:])
+                r["server"] = " ".join(server.cmd)
+                answers.append(r)
         finally:
-            if worker is not None:
-                worker.stop()
             server.stop()
             id_file.unlink(missing_ok=True)
-        if p.returncode != 0 or not p.stdout.strip():
-            raise RuntimeError(f"load generator exited {p.returncode}: {p.stderr[-1500:]}")
-        r = json.loads(p.stdout.strip().splitlines()[-1])
-        if not r["ok"]:
-            raise RuntimeError(f"no 200 answers: statuses {r['statuses']}, {r['conn_errors']} connection errors")
-        shown = [w if w != token else "$TOKEN" for w in load_cmd]
+        return answers
+
+    def api(self, n: int, seconds: float = 10.0, procs: int = 2, conns: int = 8) -> dict:
+        """Status GETs per second of one API server process while a worker drains n jobs."""
+        ids = self.peer.fill_ids("noop", n)
+        self.marks.clear()
+        workers: list[Worker] = []
+        done_before = 0
+
+        def start_worker() -> None:
+            nonlocal done_before
+            workers.append(self._worker("cpu", "api"))
+            done_before = self.marks.count()
+
+        try:
+            (r,) = self._serve(ids, "api", [{"seconds": seconds, "procs": procs, "conns": conns,
+                                              "before": start_worker}])
+            done_during = self.marks.count() - done_before
+            for w in workers:
+                w.check()
+        finally:
+            for w in workers:
+                w.stop()
         return {"rate": r["rate"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"], "max_ms": r["max_ms"],
                 "requests": r["ok"], "seconds": r["seconds"], "non_200": r["non_200"],
                 "conn_errors": r["conn_errors"], "connections": procs * conns,
                 "jobs_queued": n, "jobs_done_during": done_during,
-                "server": " ".join(server.cmd), "worker": " ".join(worker.cmd) if worker else None,
-                "loadgen": " ".join(shown[1:])}
+                "server": r["server"], "worker": " ".join(workers[0].cmd) if workers else None,
+                "loadgen": r["loadgen"]}
+
+    def _scale_http(self, store: object, out: dict, rate: float, seconds: float) -> None:
+        """Status GETs over HTTP against the big store: the closed-loop rate, then the
+        latency at a fixed `rate` (open loop, every request timed from when it was due)."""
+        ids = store.sample_ids(20_000)  # type: ignore[attr-defined]
+        closed, fixed = self._serve(ids, "scale", [
+            {"seconds": seconds / 2, "procs": 2, "conns": 8},
+            {"seconds": seconds, "procs": 2, "conns": 8, "rate": rate},
+        ])
+        out.update(http_rate=closed["rate"], http_p99_ms=closed["p99_ms"],
+                   http_fixed_rate=rate, http_fixed_achieved=fixed["rate"],
+                   http_fixed_p50_ms=fixed["p50_ms"], http_fixed_p99_ms=fixed["p99_ms"],
+                   http_fixed_max_ms=fixed["max_ms"], http_non_200=closed["non_200"] + fixed["non_200"],
+                   http_loadgen=fixed["loadgen"])
 
     def scale(self, n: int, batch: int = 10_000, left: int = 10_000, lookups: int = 2_000,
               lists: int = 200, span_days: float = 30.0, keep: int = 10_000,
-              older_than_days: float = 7.0) -> dict:
+              older_than_days: float = 7.0, http_rate: float = 2_000.0, http_seconds: float = 10.0) -> dict:
         """A store holding n jobs: bulk enqueue, then lookups, listing, claiming, the
         size on disk, and pruning down to the newest `keep` completed jobs."""
         store = self.peer.scale_store()
@@ -336,6 +375,7 @@ class Bench:
         cursors = [c for c in cursors if c != min(cursors)]  # the oldest job has no page before it
         ms = timed([lambda c=c: page(before=c) for c in cursors])
         out.update(list_cursor_p50_ms=percentile(ms, 50), list_cursor_p99_ms=percentile(ms, 99))
+        self._scale_http(store, out, http_rate, http_seconds)
 
         self.marks.clear()
         system = self.marks.path.stem

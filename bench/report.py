@@ -41,6 +41,10 @@ DETAILS = [
     ("scale", "lookup_p99_ms", "status lookup p99 (ms)", "{:,.3f}"),
     ("scale", "list_p99_ms", "list completed+noop, first page of 20, p99 (ms)", "{:,.2f}"),
     ("scale", "list_cursor_p99_ms", "same with a random `before=` cursor, p99 (ms)", "{:,.2f}"),
+    ("scale", "http_rate", "HTTP status GETs/s, closed loop (16 connections)", "{:,.0f}"),
+    ("scale", "http_fixed_achieved", "HTTP status GETs/s at a fixed 2,000/s (achieved)", "{:,.0f}"),
+    ("scale", "http_fixed_p50_ms", "HTTP GET p50 at a fixed 2,000/s (ms)", "{:,.2f}"),
+    ("scale", "http_fixed_p99_ms", "HTTP GET p99 at a fixed 2,000/s (ms)", "{:,.2f}"),
     ("scale", "claim_rate", "claim: burst worker drains the queued jobs (jobs/s)", "{:,.0f}"),
     ("scale", "size_mb", "store size on disk (MB)", "{:,.0f}"),
     ("scale", "pruned", "jobs pruned", "{:,.0f}"),
@@ -61,7 +65,7 @@ def brief(run: dict) -> str:
     parts = []
     for key in ("rate", "seconds", "p50_ms", "p99_ms", "rss_idle_mb", "rss_after_mb", "idle_cpu_pct",
                 "enqueue_rate", "lookup_p99_ms", "list_p99_ms", "list_cursor_p99_ms", "claim_rate",
-                "size_mb", "prune_s", "size_after_compact_mb"):
+                "http_rate", "http_fixed_p99_ms", "size_mb", "prune_s", "size_after_compact_mb"):
         if key in r:
             parts.append(f"{key}={r[key]:,.2f}")
     return " ".join(parts)
@@ -170,7 +174,10 @@ def _details(doc: dict) -> list[str]:
                      f"{doc.get('api_seconds', 10):g} s), while an `offload worker` drains those jobs.")
     if "scale" in sizes:
         intro.append(f"`scale`: {sizes['scale']:,} jobs bulk-enqueued, all but 10,000 then marked completed "
-                     "in SQL (set-up, untimed); lookups, listing, a burst worker claiming the 10,000, size, "
+                     "in SQL (set-up, untimed); lookups, listing, status GETs over HTTP from one `offload "
+                     "serve` on random ids of the whole store (closed loop as in `api`, then open loop at "
+                     "a fixed 2,000 requests/s, each timed from the moment it was due), a burst worker "
+                     "claiming the 10,000, size, "
                      "pruning to the newest 10,000 completed, compaction (SQLite `VACUUM`, PostgreSQL "
                      "`VACUUM FULL`).")
     return _table(doc, "offload only: HTTP API and a big store", intro, DETAILS)

@@ -24,7 +24,18 @@ WORKLOADS = {
     "io": (50, {"seconds"}),
     "memory": (200, {"rss_idle_mb", "rss_after_mb", "idle_cpu_pct"}),
     "api": (500, {"rate", "p99_ms", "non_200", "jobs_done_during"}),
-    "scale": (12_000, {"enqueue_rate", "lookup_p99_ms", "claim_rate", "pruned", "size_after_compact_mb"}),
+    "scale": (
+        12_000,
+        {
+            "enqueue_rate",
+            "lookup_p99_ms",
+            "http_rate",
+            "http_fixed_p99_ms",
+            "claim_rate",
+            "pruned",
+            "size_after_compact_mb",
+        },
+    ),
 }
 
 
@@ -70,6 +81,7 @@ def test_each_workload_completes_and_reports(results: dict[str, dict], workload:
     if workload == "scale":  # every job ends completed; pruning leaves at most the newest 10,000
         assert result["pruned"] > 0 and result["completed_left"] <= 10_000
         assert result["pruned"] + result["completed_left"] == n
+        assert result["http_non_200"] == 0 and result["http_fixed_achieved"] > 0
     if workload == "drain":
         assert result["first_s"] > 0 and result["steady_rate"] > 0
 
