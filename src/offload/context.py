@@ -39,6 +39,7 @@ class JobContext:
         self._new: list[dict[str, Any]] = []
         self._dirty = False
         self.lost = False  # the lease was lost: nothing this run writes will be kept
+        self.saw_cancel = False  # the task read a cancel request: what it returns may be partial
 
     # -- the task's side ----------------------------------------------------------
 
@@ -74,11 +75,15 @@ class JobContext:
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel
+        if self._cancel:
+            self.saw_cancel = True
+            return True
+        return False
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled when somebody asked to cancel this job: call it between steps."""
         if self._cancel:
+            self.saw_cancel = True
             raise JobCancelled(self.id)
 
     # -- the worker's side ----------------------------------------------------------

@@ -6,10 +6,11 @@ from __future__ import annotations
 import random
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import offload
-from offload.job import JobStatus
+from offload.job import TERMINAL, JobStatus
 from tests.support import ledger
 from tests.support.procs import Proc, Procs, wait_for
 
@@ -87,6 +88,35 @@ def test_a_paused_worker_past_its_lease_changes_nothing_when_it_wakes(
     for h in more:
         h.wait(30)
     assert paused.alive and taker.alive
+
+
+def test_a_run_that_stops_because_its_worker_lost_touch_is_run_again_not_completed(
+    procs: Procs, app: offload.App, ledger_path: Path, tmp_path: Path
+) -> None:
+    # Paused past its lease, the worker asks its runs to stop: another worker might be
+    # running their jobs by now. A cooperative task returns early with what it has; that
+    # is not the job's result. Nobody took the job over here, so the worker gives it back
+    # and runs it again, to its end.
+    lease = {"OFFLOAD_LEASE_S": "1.5", "OFFLOAD_HEARTBEAT_S": "0.3"}
+    worker = procs.worker("--concurrency", "2", env=lease, name="alone")
+    job = app.enqueue("sleep_for", 4.0, _max_attempts=3)
+    wait_for(lambda: _runs_of(ledger_path, job.id), 30, message=lambda: f"the first run\n{worker.tail()}")
+    _pause_outside_a_write(worker, tmp_path / "jobs.db")
+    paused_at = time.monotonic()
+    try:
+        wait_for(lambda: time.monotonic() - paused_at > 2.0, 10, message="the pause to outlast the lease")
+    finally:
+        worker.send(signal.SIGCONT)
+
+    record = wait_for(
+        lambda: (r := job.refresh()).status in TERMINAL and r,
+        60,
+        message=lambda: f"the job to end, now {job.refresh()}\n{worker.tail()}",
+    )
+    runs = _runs_of(ledger_path, job.id)
+    assert [r.outcome for r in runs] == ["stopped", "ok"], runs
+    assert record.status == JobStatus.COMPLETED and record.result == {"slept": 4.0}, record
+    assert "lease lost" in worker.log()
 
 
 def test_a_job_running_three_times_its_lease_is_not_taken_over(

@@ -60,7 +60,7 @@ class Worker:
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
         self._stuck = 0  # threads still busy with a job that timed out
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
-        self.last_store_error = -1e18  # monotonic time a store call last failed
+        self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
         self._stopped = threading.Event()
@@ -137,7 +137,7 @@ class Worker:
                     if self._turn(claiming=not stopping):
                         continue
                 except OffloadError as exc:
-                    self.store_failed()
+                    self.lost_touch()
                     pause = _backoff(pause)
                     log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
                 if self.burst and not self._running and not self._done and pause == 0.0:
@@ -172,8 +172,10 @@ class Worker:
             return False
         s = self.app.settings
         # A run stopped because this worker lost touch with the store, not on request,
-        # goes back to queued (or to cancelled, if a cancel was asked for meanwhile).
-        given_back = [(run, o) for run, o in batch if run.ctx.lost and o.status == JobStatus.CANCELLED]
+        # goes back to queued (or to cancelled, if a cancel was asked for meanwhile):
+        # whether it raised, or returned after it saw the request (its result may be
+        # whatever it had so far, not the job's).
+        given_back = [(run, o) for run, o in batch if run.ctx.lost and _stopped(run, o)]
         finished = [item for item in batch if item not in given_back] if given_back else batch
         try:
             released = self.backend.job_release([run.lease for run, _ in given_back]) if given_back else set()
@@ -265,8 +267,8 @@ class Worker:
 
     # -- called by Services -----------------------------------------------------------------
 
-    def store_failed(self) -> None:
-        self.last_store_error = time.monotonic()
+    def lost_touch(self) -> None:
+        self.out_of_touch_at = time.monotonic()
 
     def time_out(self, run: Run) -> None:
         """A sync task ran past its timeout: record it now; its thread is abandoned."""
@@ -332,3 +334,8 @@ class Worker:
 
 def _backoff(pause: float) -> float:
     return min(5.0, max(0.1, pause * 2))
+
+
+def _stopped(run: Run, outcome: Outcome) -> bool:
+    """Did ``run`` end because it was asked to stop?"""
+    return outcome.status == JobStatus.CANCELLED or (outcome.status == JobStatus.COMPLETED and run.ctx.saw_cancel)

@@ -50,7 +50,7 @@ class Services:
         self.started_at = time.time()
         self.beaten = time.monotonic()  # the last heartbeat the store took
         self.parent = os.getppid() if worker.supervised else None
-        store_failed = worker.store_failed
+        store_failed = worker.lost_touch
         # Heartbeats get a thread of their own: a long prune or a slow progress write
         # must never delay them past the lease.
         self.beats = [Every(s.heartbeat_s, self.heartbeat, "heartbeat", store_failed)]
@@ -130,8 +130,8 @@ class Services:
         w = self.w
         runs = w.runs()
         s = w.app.settings
-        if runs and time.monotonic() - self.beaten > s.lease_s:
-            # Out of touch for a whole lease: another worker may already run these jobs.
+        if self._out_of_touch() and runs:
+            # Another worker may already run these jobs.
             for run in runs:
                 if not run.ctx.lost:
                     w.lease_lost(run)
@@ -156,12 +156,22 @@ class Services:
         )
         self.beaten = time.monotonic()
 
+    def _out_of_touch(self) -> bool:
+        """Has the store taken no heartbeat of this worker for a whole lease (a store
+        outage, a paused or starved process)? Then its own leases may have run out, and
+        so may those of workers that froze with it: recovery waits (see recover)."""
+        if time.monotonic() - self.beaten > self.w.app.settings.lease_s:
+            self.w.lost_touch()
+            return True
+        return False
+
     def recover(self) -> None:
         """Take back other workers' expired jobs, but only once this worker has been in
-        touch with the store for two leases: after an outage every lease looks expired,
-        and live workers need time to heartbeat again (their own store calls may still
-        be waiting out a connect timeout)."""
-        if time.monotonic() - self.w.last_store_error < 2 * self.w.app.settings.lease_s:
+        touch with the store for two leases: after an outage or a pause every lease
+        looks expired, this worker's own among them, and live workers need time to
+        heartbeat again (their own store calls may still be waiting out a connect
+        timeout)."""
+        if self._out_of_touch() or time.monotonic() - self.w.out_of_touch_at < 2 * self.w.app.settings.lease_s:
             return
         for record in self.w.backend.job_recover():
             log.warning(
