@@ -7,7 +7,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-from tests.conformance.helpers import T0, insert_one
 from tests.support.procs import wait_for
 
 import offload
@@ -43,25 +42,6 @@ def test_a_version_3_database_is_migrated_and_keeps_its_jobs_and_events(tmp_path
         assert backend.job_get("j1") is not None
         assert [e.job_id for e in backend.event_list()] == ["j1"]
         assert backend.migrate() == len(MIGRATIONS)  # a second run changes nothing
-    finally:
-        backend.close()
-
-
-def test_event_prune_stops_at_the_first_event_it_must_keep(tmp_path: Path) -> None:
-    """Pruning deletes by seq up to the first event at or after the cut-off. An event
-    stamped earlier but committed after it (another process's clock) stays until the
-    next prune, never the other way round: nothing newer than the cut-off goes."""
-    backend = SQLiteBackend(f"sqlite:///{tmp_path / 'p.db'}")
-    backend.migrate()
-    try:
-        old = [insert_one(backend, now=T0 + i) for i in range(5)]
-        kept = insert_one(backend, now=T0 + 100)
-        late = insert_one(backend, now=T0 + 1)  # committed after `kept`, stamped before the cut-off
-        assert backend.event_prune(before=T0 + 50) == len(old)
-        assert [e.job_id for e in backend.event_list()] == [kept, late]
-        assert backend.event_prune(before=T0 + 200) == 2
-        assert backend.event_list() == []
-        assert backend.event_prune(before=T0 + 200) == 0
     finally:
         backend.close()
 

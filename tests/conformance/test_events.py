@@ -133,6 +133,20 @@ def test_event_prune(backend: Backend) -> None:
     assert backend.event_prune(before=T0 + 500) == 0
 
 
+def test_event_prune_stops_at_the_first_event_it_must_keep(backend: Backend) -> None:
+    """Pruning deletes by seq up to the first event at or after the cut-off. An event
+    stamped earlier but committed after it (another process's clock) stays until the
+    next prune, never the other way round: nothing newer than the cut-off goes."""
+    old = [insert_one(backend, now=T0 + i) for i in range(5)]
+    kept = insert_one(backend, now=T0 + 100)
+    late = insert_one(backend, now=T0 + 1)  # committed after `kept`, stamped before the cut-off
+    assert backend.event_prune(before=T0 + 50) == len(old)
+    assert [e.job_id for e in backend.event_list()] == [kept, late]
+    assert backend.event_prune(before=T0 + 200) == 2
+    assert backend.event_list() == []
+    assert backend.event_prune(before=T0 + 200) == 0
+
+
 def test_event_seq_is_not_reused_after_prune(backend: Backend) -> None:
     insert(backend, *make_jobs(3), now=T0)
     last = backend.event_list()[-1].seq
