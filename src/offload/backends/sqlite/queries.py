@@ -7,6 +7,12 @@ import functools
 
 from ..records import EVENT_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, STATS_COLUMNS, TOKEN_COLUMNS, WORKER_COLUMNS
 
+# The conditions of the partial indexes (schema step 5), word for word: SQLite uses a
+# partial index only for a query whose WHERE repeats its condition.
+WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
+LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
+ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
+
 # -- enqueue ----------------------------------------------------------------------
 
 # Plain insert: a batch without keys; an id that is taken fails the whole batch.
@@ -27,10 +33,7 @@ ON CONFLICT DO NOTHING
 
 JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM jobs WHERE idempotency_key = :idempotency_key"
 
-JOB_BY_UNIQUE_KEY = """
-SELECT id FROM jobs
-WHERE unique_key = :unique_key AND status IN ('scheduled', 'queued', 'retrying', 'running')
-"""
+JOB_BY_UNIQUE_KEY = f"SELECT id FROM jobs WHERE unique_key = :unique_key AND {LIVE}"
 
 # -- reads ----------------------------------------------------------------------------
 
@@ -45,8 +48,6 @@ JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 PAUSED_QUEUES = "SELECT name FROM queues WHERE paused = 1"
 
 # One queue at a time, so that the claim index serves both the filter and the order.
-# The WHERE on status repeats the index's own condition word for word: that is what
-# lets SQLite use the partial index.
 JOB_CLAIM = f"""
 UPDATE jobs
 SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
@@ -54,7 +55,7 @@ SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
     started_at = :now, cancel_requested = 0
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE queue = :queue AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= :now
+    WHERE queue = :queue AND {WAITING} AND run_at <= :now
     ORDER BY priority DESC, run_at, id
     LIMIT :limit
 )
@@ -152,10 +153,10 @@ JOB_CANCEL_RUNNING = """
 UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND status = 'running'
 """
 
-JOB_KEY_TAKEN = """
-SELECT 1 FROM jobs AS other, jobs AS this
-WHERE this.id = :id AND this.unique_key IS NOT NULL AND other.unique_key = this.unique_key
-  AND other.id != this.id AND other.status IN ('scheduled', 'queued', 'retrying', 'running')
+# Another live job holds this job's unique_key (a NULL key matches nothing)
+JOB_KEY_TAKEN = f"""
+SELECT 1 FROM jobs
+WHERE unique_key = (SELECT unique_key FROM jobs WHERE id = :id) AND id != :id AND {LIVE}
 """
 
 JOB_RETRY = """
@@ -273,7 +274,7 @@ FROM task_stats ORDER BY task
 
 JOB_HISTORY = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE task = :task AND status IN ('completed', 'failed', 'cancelled')
+WHERE task = :task AND {ENDED}
 ORDER BY completed_at DESC LIMIT :limit
 """
 

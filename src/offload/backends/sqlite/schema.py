@@ -131,6 +131,22 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX events_at;
     """,
+    # 5: the partial indexes' conditions as OR chains instead of IN lists. SQLite turns an
+    # IN list of three or more values into a temporary b-tree, and an INSERT builds one
+    # for each row and each such index it checks: 2.9 µs of the 20.3 µs a job costs in a
+    # bulk enqueue. The queries that use these indexes repeat the chains word for word.
+    """
+    DROP INDEX jobs_claim;
+    CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
+        WHERE status = 'scheduled' OR status = 'queued' OR status = 'retrying';
+    DROP INDEX jobs_unique;
+    CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key)
+        WHERE unique_key IS NOT NULL
+          AND (status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running');
+    DROP INDEX jobs_ended;
+    CREATE INDEX jobs_ended ON jobs (status, task, completed_at)
+        WHERE status = 'completed' OR status = 'failed' OR status = 'cancelled';
+    """,
 ]
 
 

@@ -161,22 +161,28 @@ def progress_event_rows(p: Progress, owner: str | None, now: float) -> list[dict
 def prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, Any]]]:
     where = "status = :status"
     params: dict[str, Any] = {"status": str(rule.status), "before": rule.before, "batch": batch}
+    # A rule for one task reads jobs_ended. Without a task, jobs_status: it holds a
+    # status's jobs oldest first, so the expired ones come first (the planner would pick
+    # jobs_ended, whose condition `status = :status` implies: 1.5-2x slower a batch).
+    source = "jobs INDEXED BY jobs_status"
     if rule.task is not None:
         where += " AND task = :task"
         params["task"] = rule.task
+        source = "jobs"
     for i, name in enumerate(rule.exclude_tasks):
         where += f" AND task != :x{i}"
         params[f"x{i}"] = name
     statements = [
         (
-            f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where} AND completed_at < :before LIMIT :batch)",
+            f"DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where} AND completed_at < :before"
+            " LIMIT :batch)",
             params,
         )
     ]
     if rule.keep is not None:
         statements.append(
             (
-                f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {where}"
+                f"DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where}"
                 " ORDER BY completed_at DESC LIMIT :batch OFFSET :keep)",
                 {**params, "keep": rule.keep},
             )
