@@ -60,10 +60,16 @@ class EnqueueMixin:
         trip that stores every job with its events and wakes the workers, or (any
         conflict, which only an id collision can cause) stores nothing and answers None,
         so that the caller takes the transaction path."""
-        params = records.insert_columns(jobs, now, self.channel)
+        if len(jobs) == 1:
+            query, params = (
+                self.q.JOB_INSERT_ONE_STRICT,
+                {**records.insert_params(jobs[0], now), "channel": self.channel},
+            )
+        else:
+            query, params = self.q.JOB_INSERT_MANY_STRICT, records.insert_columns(jobs, now, self.channel)
         with self.db.connection() as conn:
             try:
-                rows = conn.execute(self.q.JOB_INSERT_MANY_STRICT, params).fetchall()
+                rows = conn.execute(query, params).fetchall()
             except pg_errors.UniqueViolation:
                 return None
         assert len(rows) == len(jobs)
