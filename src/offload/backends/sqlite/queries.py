@@ -15,21 +15,27 @@ ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
 
 # -- enqueue ----------------------------------------------------------------------
 
-# Plain insert: a batch without keys; an id that is taken fails the whole batch.
 # Positional parameters (rows.insert_params): binding by name costs ~2 µs a row.
-JOB_INSERT = """
+_JOB_INSERT = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
                   timeout, backoff, unique_key, idempotency_key, created_at, run_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+VALUES """
+_JOB_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+# Rows a multi-row INSERT takes at most (see writes.insert_rows): 960 parameters, under
+# the 999 of older SQLite builds.
+INSERT_ROWS = 64
+
+
+@functools.lru_cache(maxsize=16)
+def job_insert(rows: int) -> str:
+    """Plain insert of `rows` jobs: a batch without keys; an id that is taken fails the
+    whole batch."""
+    return _JOB_INSERT + ", ".join([_JOB_VALUES] * rows)
+
 
 # An idempotency_key or a unique_key held by a live job makes the insert a no-op.
-JOB_INSERT_KEYED = """
-INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
-                  timeout, backoff, unique_key, idempotency_key, created_at, run_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT DO NOTHING
-"""
+JOB_INSERT_KEYED = _JOB_INSERT + _JOB_VALUES + " ON CONFLICT DO NOTHING"
 
 JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM jobs WHERE idempotency_key = :idempotency_key"
 
@@ -174,9 +180,12 @@ DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled
 
 # -- events ----------------------------------------------------------------------------
 
-STATUS_EVENT_INSERT = """
-INSERT INTO events (job_id, type, data, at, owner) VALUES (?, 'status', ?, ?, ?)
-"""
+
+@functools.lru_cache(maxsize=16)
+def status_event_insert(rows: int) -> str:
+    """`rows` status events, each (job_id, data, at, owner)."""
+    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join(["(?, 'status', ?, ?, ?)"] * rows)
+
 
 EVENT_INSERT = """
 INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)

@@ -24,7 +24,7 @@ ID, STATUS, OWNER = 0, 3, 5
 
 
 def insert_params(job: NewJob, now: float) -> tuple[Any, ...]:
-    """The parameters of queries.JOB_INSERT, in its column order."""
+    """The parameters of one job in queries.job_insert, in its column order."""
     run_at = now if job.run_at is None or job.run_at <= now else job.run_at
     return (
         job.id,
