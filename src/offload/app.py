@@ -13,7 +13,7 @@ from .backends import open_backend
 from .backends.base import Backend, JobFilter, NewJob, PruneRule
 from .errors import ConfigurationError, InvalidArguments, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
-from .job import JobRecord, JobStatus, new_job_id
+from .job import JobRecord, JobStatus, job_ids
 from .scheduler import Schedules
 from .settings import Settings
 from .task import Task, TaskOptions
@@ -138,21 +138,20 @@ class App:
         if unknown:
             raise InvalidArguments(task_name, f"unknown option(s) {', '.join('_' + k for k in sorted(unknown))}")
         opts = task.options
-        fields: dict[str, Any] = {
-            "task": task_name,
-            "queue": _check_str(task_name, "queue", queue if queue is not None else opts.queue),
-            "priority": _check_int(task_name, "priority", opts.priority if priority is None else priority),
-            "owner": None if owner is None else _check_str(task_name, "owner", owner),
-            "max_attempts": _max_attempts(task_name, opts, retries, max_attempts),
-            "run_at": _run_at(task_name, delay, run_at),
-            "timeout": _positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
-            "backoff": _positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
-            "unique_key": None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
-            "idempotency_key": (
-                None if idempotency_key is None else _check_str(task_name, "idempotency_key", idempotency_key)
-            ),
-        }
-        check, limit = task.check_arguments, self.settings.max_payload
+        queue = _check_str(task_name, "queue", queue if queue is not None else opts.queue)
+        # The fields after args_json and kwargs_json, in NewJob's order: passed by
+        # position, a job is built in half the time it takes by keyword.
+        rest = (
+            _check_int(task_name, "priority", opts.priority if priority is None else priority),
+            None if owner is None else _check_str(task_name, "owner", owner),
+            _max_attempts(task_name, opts, retries, max_attempts),
+            _run_at(task_name, delay, run_at),
+            _positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
+            _positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
+            None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
+            None if idempotency_key is None else _check_str(task_name, "idempotency_key", idempotency_key),
+        )
+        check, limit, ids = task.check_arguments, self.settings.max_payload, job_ids()
         what_args, what_kwargs = f"arguments of {task_name!r}", f"keyword arguments of {task_name!r}"
 
         def make(args: Sequence[Any], kwargs: dict[str, Any]) -> NewJob:
@@ -162,7 +161,7 @@ class App:
             size = len(args_json) + len(kwargs_json)
             if size > limit:
                 raise PayloadTooLarge(size, limit)
-            return NewJob(id=new_job_id(), args_json=args_json, kwargs_json=kwargs_json, **fields)
+            return NewJob(next(ids), task_name, queue, args_json, kwargs_json, *rest)
 
         return make
 
@@ -239,9 +238,10 @@ class App:
 
 
 def _split_call(call: Any) -> tuple[Sequence[Any], dict[str, Any]]:
-    if isinstance(call, tuple) and len(call) == 2 and isinstance(call[1], dict) and isinstance(call[0], list | tuple):
+    # (list, tuple), not list | tuple: that union is built anew at every call
+    if isinstance(call, tuple) and len(call) == 2 and isinstance(call[1], dict) and isinstance(call[0], (list, tuple)):
         return call[0], call[1]
-    if isinstance(call, list | tuple):
+    if isinstance(call, (list, tuple)):
         return call, {}
     return (call,), {}
 

@@ -21,16 +21,13 @@ RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 StatusRow = tuple[str, str, int, str | None, str | None]
 
 
-def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: float, *, new: bool = False) -> None:
+# What the status event of a new job says, by its status
+NEW_EVENT = {status: f'{{"status":"{status}","attempts":0}}' for status in ("queued", "scheduled")}
+
+
+def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: float) -> None:
     """One "status" event per changed job, in one batch."""
-    if not changed:
-        return
-    if new:
-        data = [(i, f'{{"status":"{st}","attempts":{n}}}', now, o) for i, st, n, _, o in changed]
-    else:
-        data = [
-            (i, serialization.dumps({"status": st, "attempts": n, "error": e}), now, o) for i, st, n, e, o in changed
-        ]
+    data = [(i, serialization.dumps({"status": st, "attempts": n, "error": e}), now, o) for i, st, n, e, o in changed]
     insert_rows(c, q.status_event_insert, data)
 
 
@@ -54,13 +51,13 @@ def insert(c: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> tuple[l
     if not any(j.unique_key or j.idempotency_key for j in jobs):
         insert_rows(c, q.job_insert, params)  # random ids: no conflict is possible
         result = [Inserted(j.id, True) for j in jobs]
+        made = params
     else:
         result = [_insert_one(c, j, row) for j, row in zip(jobs, params, strict=True)]
-    made = [
-        (p[rows.ID], p[rows.STATUS], 0, None, p[rows.OWNER]) for p, r in zip(params, result, strict=True) if r.created
-    ]
-    status_events(c, made, now, new=True)
-    return result, any(p[rows.STATUS] == "queued" for p in params)
+        made = [p for p, r in zip(params, result, strict=True) if r.created]
+    ID, STATUS, OWNER = rows.ID, rows.STATUS, rows.OWNER
+    insert_rows(c, q.status_event_insert, [(p[ID], NEW_EVENT[p[STATUS]], now, p[OWNER]) for p in made])
+    return result, any(p[STATUS] == "queued" for p in params)
 
 
 def _insert_one(c: sqlite3.Connection, job: NewJob, row: tuple[Any, ...]) -> Inserted:
