@@ -140,7 +140,7 @@ class App:
         opts = task.options
         queue = _check_str(task_name, "queue", queue if queue is not None else opts.queue)
         # The fields after args_json and kwargs_json, in NewJob's order: passed by
-        # position, a job is built in half the time it takes by keyword.
+        # position, a job is built in a third of the time it takes by keyword.
         rest = (
             _check_int(task_name, "priority", opts.priority if priority is None else priority),
             None if owner is None else _check_str(task_name, "owner", owner),
