@@ -15,27 +15,40 @@ ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
 
 # -- enqueue ----------------------------------------------------------------------
 
-# Positional parameters (rows.insert_params): binding by name costs ~2 µs a row.
-_JOB_INSERT = """
-INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
-                  timeout, backoff, unique_key, idempotency_key, created_at, run_at)
-VALUES """
-_JOB_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
 # Rows a multi-row INSERT takes at most (see writes.insert_rows): 960 parameters, under
 # the 999 of older SQLite builds.
 INSERT_ROWS = 64
 
 
-@functools.lru_cache(maxsize=16)
-def job_insert(rows: int) -> str:
+def _values(slots: tuple[str, ...], null: tuple[int, ...]) -> str:
+    """One row of a VALUES list: each slot a literal, or "?" for the next parameter; the
+    parameters numbered in `null` are written NULL instead (see writes.insert_rows)."""
+    out, k = [], 0
+    for slot in slots:
+        if slot == "?":
+            slot = "NULL" if k in null else "?"
+            k += 1
+        out.append(slot)
+    return "(" + ", ".join(out) + ")"
+
+
+# Positional parameters (rows.insert_params): binding by name costs ~2 µs a row.
+_JOB_INSERT = """
+INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
+                  timeout, backoff, unique_key, idempotency_key, created_at, run_at)
+VALUES """
+_JOB_SLOTS = ("?",) * 15
+
+
+@functools.lru_cache(maxsize=32)
+def job_insert(rows: int, null: tuple[int, ...] = ()) -> str:
     """Plain insert of `rows` jobs: a batch without keys; an id that is taken fails the
     whole batch."""
-    return _JOB_INSERT + ", ".join([_JOB_VALUES] * rows)
+    return _JOB_INSERT + ", ".join([_values(_JOB_SLOTS, null)] * rows)
 
 
 # An idempotency_key or a unique_key held by a live job makes the insert a no-op.
-JOB_INSERT_KEYED = _JOB_INSERT + _JOB_VALUES + " ON CONFLICT DO NOTHING"
+JOB_INSERT_KEYED = _JOB_INSERT + _values(_JOB_SLOTS, ()) + " ON CONFLICT DO NOTHING"
 
 JOB_BY_IDEMPOTENCY_KEY = "SELECT id FROM jobs WHERE idempotency_key = :idempotency_key"
 
@@ -181,10 +194,11 @@ DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled
 # -- events ----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
-def status_event_insert(rows: int) -> str:
+@functools.lru_cache(maxsize=32)
+def status_event_insert(rows: int, null: tuple[int, ...] = ()) -> str:
     """`rows` status events, each (job_id, data, at, owner)."""
-    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join(["(?, 'status', ?, ?, ?)"] * rows)
+    values = _values(("?", "'status'", "?", "?", "?"), null)
+    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([values] * rows)
 
 
 EVENT_INSERT = """

@@ -21,6 +21,9 @@ def progress_params(p: Progress | None) -> dict[str, Any]:
 
 # Where insert_params puts what the store reads back from a row
 ID, STATUS, OWNER = 0, 3, 5
+# The columns of insert_params that are often None for a whole batch (owner, timeout,
+# backoff, unique_key, idempotency_key): see writes.insert_rows
+NULLABLE = (OWNER, 9, 10, 11, 12)
 
 
 def insert_params(job: NewJob, now: float) -> tuple[Any, ...]:
