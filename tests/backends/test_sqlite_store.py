@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from tests.conformance.helpers import T0, insert_one
 from tests.support.procs import wait_for
 
 import offload
@@ -19,14 +20,20 @@ def _indexes(path: Path) -> set[str]:
         return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
-def test_a_version_3_database_is_migrated_and_keeps_its_jobs_and_events(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
+def _database_at(path: Path, version: int) -> sqlite3.Connection:
+    """A database file as release ``version`` of the schema left it."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for version, script in enumerate(MIGRATIONS[:3], start=1):
+    for v, script in enumerate(MIGRATIONS[:version], start=1):
         for statement in statements(script):
             con.execute(statement)
-        con.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        con.execute("INSERT INTO schema_version (version) VALUES (?)", (v,))
+    return con
+
+
+def test_a_version_3_database_is_migrated_and_keeps_its_jobs_and_events(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    con = _database_at(path, 3)
     con.execute(
         "INSERT INTO jobs (id, task, queue, status, args, kwargs, created_at, run_at)"
         " VALUES ('j1', 'noop', 'default', 'queued', '[]', '{}', 1.0, 1.0)"
@@ -44,6 +51,29 @@ def test_a_version_3_database_is_migrated_and_keeps_its_jobs_and_events(tmp_path
         assert backend.migrate() == len(MIGRATIONS)  # a second run changes nothing
     finally:
         backend.close()
+
+
+def test_events_keep_their_seqs_through_the_step_that_drops_autoincrement(tmp_path: Path) -> None:
+    """Step 6 rebuilds events without AUTOINCREMENT: the seqs stay, and a new event
+    never gets a seq the old table gave out, even when pruning had emptied it."""
+    for emptied in (False, True):
+        path = tmp_path / f"v5-{emptied}.db"
+        con = _database_at(path, 5)
+        for i in range(3):
+            con.execute(f"INSERT INTO events (job_id, type, data, at) VALUES ('j{i}', 'status', '{{}}', 1.0)")
+        if emptied:
+            con.execute("DELETE FROM events")  # what the old prune did with only old events left
+        con.close()
+        backend = SQLiteBackend(f"sqlite:///{path}")
+        try:
+            backend.migrate()
+            assert [e.seq for e in backend.event_list()] == ([] if emptied else [1, 2, 3])
+            assert backend.event_last_seq() == 3
+            insert_one(backend, now=T0)
+            [event] = backend.event_list(after=3)
+            assert event.seq == 4
+        finally:
+            backend.close()
 
 
 def test_the_wal_is_copied_back_in_the_background(tmp_path: Path) -> None:

@@ -325,7 +325,10 @@ class Backend(Protocol):
     def event_last_seq(self) -> int:
         """The seq of the newest event, 0 when there is none."""
 
-    def event_prune(self, *, before: float) -> int: ...
+    def event_prune(self, *, before: float) -> int:
+        """Delete the events older than ``before`` (in seq order, up to the first one at
+        or after it), but never the newest event: it holds the sequence's high-water
+        mark, so that no seq is ever given out twice. Returns how many went."""
 
     def worker_beat(self, info: WorkerInfo) -> None:
         """Register or refresh a live worker."""

@@ -35,13 +35,13 @@ SELECT coalesce((
 
 # Seqs follow time (an event's seq is drawn when its statement writes it, its time is
 # that statement's), up to the few milliseconds by which concurrent transactions
-# interleave: everything before the first event at or after `before` goes. The scan
-# walks the primary key from the oldest event and stops there, so it reads what it
-# deletes and little more.
+# interleave: everything before the first event at or after `before` goes, but never
+# the newest event (the rule of Backend.event_prune). The scan walks the primary key
+# from the oldest event and stops there, so it reads what it deletes and little more.
 EVENT_PRUNE = """
 DELETE FROM {s}.events WHERE seq < coalesce(
     (SELECT seq FROM {s}.events WHERE at >= %(before)s ORDER BY seq LIMIT 1),
-    (SELECT max(seq) + 1 FROM {s}.events))
+    (SELECT max(seq) FROM {s}.events))
 """
 
 # -- queues and workers -----------------------------------------------------------------

@@ -205,14 +205,17 @@ EVENT_INSERT = """
 INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)
 """
 
-EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after"
+# job_id '' is the mark of schema step 6, not an event.
+EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after AND job_id <> ''"
 
 # Seqs follow commit order, and so time: everything before the first event at or after
-# `before` goes. The scan stops there, so it reads what it deletes and little more.
+# `before` goes, but never the newest event: SQLite gives a new row max(seq) + 1, so the
+# newest holds the sequence's high-water mark. The scan stops there, so it reads what
+# it deletes and little more.
 EVENT_PRUNE = """
 DELETE FROM events WHERE seq < coalesce(
     (SELECT seq FROM events WHERE at >= :before ORDER BY seq LIMIT 1),
-    (SELECT max(seq) + 1 FROM events))
+    (SELECT max(seq) FROM events))
 """
 
 EVENT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
