@@ -252,8 +252,8 @@ class Bench:
     def _serve(self, ids: list[str], name: str, runs: list[dict]) -> list[dict]:
         """Start one API server process, then the load generator once per entry of
         `runs` (loadgen options: seconds, procs, conns, rate) against it, on random ids
-        of `ids`; `runs[i]["during"]`, if given, is called with the server up, before
-        the first run. Returns the load generator's answers."""
+        of `ids`; `runs[i]["before"]`, if given, is called with the server up, right
+        before that run. Returns the load generator's answers."""
         port = free_port()
         server_cmd = self.peer.api_server_cmd(port)
         token = self.peer.api_token()
@@ -315,10 +315,10 @@ class Bench:
                 "server": r["server"], "worker": " ".join(workers[0].cmd) if workers else None,
                 "loadgen": r["loadgen"]}
 
-    def _scale_http(self, store: object, out: dict, rate: float, seconds: float) -> None:
+    def _scale_http(self, store, out: dict, rate: float, seconds: float) -> None:  # noqa: ANN001
         """Status GETs over HTTP against the big store: the closed-loop rate, then the
         latency at a fixed `rate` (open loop, every request timed from when it was due)."""
-        ids = store.sample_ids(20_000)  # type: ignore[attr-defined]
+        ids = store.sample_ids(20_000)
         closed, fixed = self._serve(ids, "scale", [
             {"seconds": seconds / 2, "procs": 2, "conns": 8},
             {"seconds": seconds, "procs": 2, "conns": 8, "rate": rate},

@@ -50,18 +50,18 @@ class Services:
         self.started_at = time.time()
         self.beaten = time.monotonic()  # the last heartbeat the store took
         self.parent = os.getppid() if worker.supervised else None
-        store_failed = worker.lost_touch
+        lost_touch = worker.lost_touch
         # Heartbeats get a thread of their own: a long prune or a slow progress write
         # must never delay them past the lease.
-        self.beats = [Every(s.heartbeat_s, self.heartbeat, "heartbeat", store_failed)]
+        self.beats = [Every(s.heartbeat_s, self.heartbeat, "heartbeat", lost_touch)]
         self.duties = [
-            Every(s.progress_flush_s, self.flush_progress, "progress", store_failed),
-            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", store_failed),
-            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", store_failed),
-            Every(s.prune_every_s, self.prune, "retention", store_failed),
+            Every(s.progress_flush_s, self.flush_progress, "progress", lost_touch),
+            Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", lost_touch),
+            Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", lost_touch),
+            Every(s.prune_every_s, self.prune, "retention", lost_touch),
         ]
         if s.run_scheduler:
-            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler", store_failed))
+            self.duties.append(Every(s.scheduler_s, self.fire_schedules, "scheduler", lost_touch))
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._serve, args=(self.beats,), name="offload-heartbeat", daemon=True),

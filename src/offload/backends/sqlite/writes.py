@@ -24,15 +24,13 @@ StatusRow = tuple[str, str, int, str | None, str | None]
 
 # What the status event of a new job says, by its status
 NEW_EVENT = {status: f'{{"status":"{status}","attempts":0}}' for status in ("queued", "scheduled")}
+EVENT_NULLABLE = (3,)  # the owner of a status event row (see insert_rows)
 
 
 def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: float) -> None:
     """One "status" event per changed job, in one batch."""
     data = [(i, serialization.dumps({"status": st, "attempts": n, "error": e}), now, o) for i, st, n, e, o in changed]
     insert_rows(c, q.status_event_insert, data, nullable=EVENT_NULLABLE)
-
-
-EVENT_NULLABLE = (3,)  # the owner of a status event row
 
 
 def insert_rows(
