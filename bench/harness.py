@@ -201,9 +201,17 @@ class Bench:
         return self._drain("noop", "cpu", n)
 
     def progress(self, n: int) -> dict:
+        """The progress drain, then a plain no-op drain of the same N on the same store:
+        with as few as 1,000 jobs the first turns weigh more, so only the same N compares.
+        The plain drain goes second, on a warm store, so the ratio errs against progress."""
         if self.peer.progress_note is not None:
             raise NotSupported(self.peer.progress_note)
-        return self._drain("progress", "cpu", n)
+        out = self._drain("progress", "cpu", n)
+        plain = self._drain("noop", "cpu", n)
+        out["plain_steady_rate"] = plain["steady_rate"]
+        if out["steady_rate"] and plain["steady_rate"]:
+            out["slowdown"] = plain["steady_rate"] / out["steady_rate"]
+        return out
 
     def io(self, n: int) -> dict:
         return self._drain("sleep", "io", n)

@@ -20,7 +20,7 @@ WORKLOADS = {
     "bulk": (500, {"rate", "seconds"}),
     "drain": (300, {"rate", "steady_rate", "first_s", "rss_after_mb"}),
     "latency": (20, {"p50_ms", "p99_ms"}),
-    "progress": (30, {"rate", "steady_rate"}),
+    "progress": (30, {"rate", "steady_rate", "plain_steady_rate", "slowdown"}),
     "io": (50, {"seconds"}),
     "memory": (200, {"rss_idle_mb", "rss_after_mb", "idle_cpu_pct"}),
     "api": (500, {"rate", "p99_ms", "non_200", "jobs_done_during"}),
