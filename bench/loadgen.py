@@ -3,12 +3,12 @@
     python loadgen.py --port P --token T --ids ids.txt [--procs 2] [--conns 8]
                       [--seconds 10] [--warmup 1] [--max-requests 2000000] [--rate R]
 
-``--procs`` processes, each with ``--conns`` threads, every thread with its own
-keep-alive HTTP/1.1 connection to 127.0.0.1:P, do ``GET /api/jobs/{id}`` on ids drawn
-at random from the file (one id a line). Without ``--rate`` each thread sends its next
+``--procs`` processes, each with ``--conns`` keep-alive HTTP/1.1 connections to
+127.0.0.1:P served by one thread, do ``GET /api/jobs/{id}`` on ids drawn at random
+from the file (one id a line). Without ``--rate`` each connection sends its next
 request as soon as the last answer came (closed loop: the rate the server can reach).
 With ``--rate R`` the requests go out on a fixed schedule, R per second in all, each
-thread's evenly spaced (open loop); a request's latency then runs from the moment it
+connection's evenly spaced (open loop); a request's latency then runs from the moment it
 was due, not from when it was sent, so a server that falls behind is charged for the
 wait of every request queued behind a slow one. Requests that finish during the
 warm-up are not counted. The run ends after ``--seconds`` (after the warm-up) or once
@@ -20,77 +20,132 @@ non-200 answers and connection errors counted apart.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import random
+import selectors
+import socket
 import sys
-import threading
 import time
 
 
-def _thread(port: int, token: str, ids: list[str], begin: float, end: float, cap: int,
-            interval: float, out: dict) -> None:
-    headers = {"Authorization": f"Bearer {token}", "Connection": "keep-alive"}
+class _Conn:
+    """One keep-alive connection: at most one request in flight."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.sent_at = 0.0  # perf_counter at which the request in flight was due (open loop) or sent
+        self.t0 = 0.0  # time.time() at which it went out
+        self.busy = False
+
+    def answer(self) -> tuple[int, int] | None:
+        """(status, bytes used) once a whole answer is in the buffer, else None."""
+        head_end = self.buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        head = self.buf[:head_end].decode("latin-1").lower()
+        status = int(head[9:12])
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            if line.startswith("content-length:"):
+                length = int(line[15:])
+                break
+        else:
+            if "transfer-encoding" in head:
+                raise ValueError("chunked answers are not read")
+        used = head_end + 4 + length
+        return (status, used) if len(self.buf) >= used else None
+
+
+def _process(args: tuple) -> dict:
+    """The connections of one process, on one thread: a selector waits on every socket,
+    and a request goes out on a connection as soon as it is free (closed loop) or at its
+    due time (open loop: each connection's requests evenly spaced, latency from the due
+    time). Prebuilt request bytes and a minimal reader of the answers keep the load
+    generator's own CPU small beside the server on the same machine."""
+    port, token, ids, nconns, begin, end, cap, interval = args
     rnd = random.Random()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    prefix = b"GET /api/jobs/"
+    suffix = f" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    paths = [i.encode() for i in ids]
+    sel = selectors.DefaultSelector()
+    conns = [_Conn(port) for _ in range(nconns)]
+    for c in conns:
+        sel.register(c.sock, selectors.EVENT_READ, c)
+    # Open loop: the first requests are due at random points of the first interval, so
+    # the connections' schedules interleave instead of firing together.
+    now = time.time()
+    due = {c: now + rnd.random() * interval for c in conns} if interval else {}
     lat: list[float] = []
     statuses: dict[int, int] = {}
     errors = made = 0
     last = 0.0
-    # Open loop: the first request is due at a random point of the first interval, so
-    # the threads' schedules interleave instead of firing together.
-    due = time.time() + rnd.random() * interval
-    while made < cap:
+
+    def send(c: _Conn) -> None:
+        c.t0 = time.time()
+        late = max(0.0, c.t0 - due[c]) if interval else 0.0
+        c.sent_at = time.perf_counter() - late
         if interval:
-            ahead = due - time.time()
-            if ahead > 0:
-                time.sleep(ahead)
-        t0 = time.time()
-        if t0 >= end:
-            break
-        path = "/api/jobs/" + rnd.choice(ids)
-        # perf_counter's value at the moment the request was due (open loop) or sent.
-        s = time.perf_counter() - (max(0.0, t0 - due) if interval else 0.0)
-        due += interval
-        try:
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-        except (OSError, http.client.HTTPException):
-            errors += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            continue
-        took = time.perf_counter() - s
-        done = time.time()
-        if t0 < begin:
-            continue  # warm-up
-        made += 1
-        last = max(last, done)
-        statuses[resp.status] = statuses.get(resp.status, 0) + 1
-        if resp.status == 200:
-            lat.append(took * 1000)
-    conn.close()
-    out.update(lat=lat, statuses=statuses, errors=errors, last=last)
+            due[c] += interval
+        c.busy = True
+        c.sock.sendall(prefix + rnd.choice(paths) + suffix)
 
+    def reconnect(c: _Conn) -> _Conn:
+        sel.unregister(c.sock)
+        c.sock.close()
+        fresh = _Conn(port)
+        sel.register(fresh.sock, selectors.EVENT_READ, fresh)
+        if interval:
+            due[fresh] = due.pop(c)
+        return fresh
 
-def _process(args: tuple) -> dict:
-    port, token, ids, conns, begin, end, cap, interval = args
-    results = [{} for _ in range(conns)]
-    threads = [threading.Thread(target=_thread, args=(port, token, ids, begin, end, cap, interval, results[i]))
-               for i in range(conns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    lat = [x for r in results for x in r["lat"]]
-    statuses: dict[int, int] = {}
-    for r in results:
-        for k, v in r["statuses"].items():
-            statuses[k] = statuses.get(k, 0) + v
-    return {"lat": lat, "statuses": statuses, "errors": sum(r["errors"] for r in results),
-            "last": max(r["last"] for r in results)}
+    while made < cap:
+        now = time.time()
+        if now >= end and (not any(c.busy for c in conns) or now >= end + 30):
+            break  # (an answer 30 s late is not waited for: it is not counted)
+        timeout = 0.05
+        for i, c in enumerate(conns):
+            if c.busy or now >= end:
+                continue
+            if interval and due[c] > now:
+                timeout = min(timeout, due[c] - now)
+                continue
+            try:
+                send(c)
+            except OSError:
+                errors += 1
+                conns[i] = reconnect(c)
+        for key, _ in sel.select(timeout):
+            c = key.data
+            try:
+                chunk = c.sock.recv(65536)
+                if not chunk:
+                    raise OSError("closed")
+                c.buf += chunk
+                got = c.answer()
+            except (OSError, ValueError):
+                errors += 1
+                conns[conns.index(c)] = reconnect(c)
+                continue
+            if got is None:
+                continue
+            status, used = got
+            took = time.perf_counter() - c.sent_at
+            c.buf = c.buf[used:]
+            c.busy = False
+            if c.t0 < begin:
+                continue  # warm-up
+            made += 1
+            last = max(last, time.time())
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 200:
+                lat.append(took * 1000)
+    for c in conns:
+        c.sock.close()
+    return {"lat": lat, "statuses": statuses, "errors": errors, "last": last}
 
 
 def _pct(sorted_values: list[float], q: float) -> float:
@@ -104,7 +159,7 @@ def main() -> int:
     ap.add_argument("--token", required=True)
     ap.add_argument("--ids", required=True, help="file with one job id a line")
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--conns", type=int, default=8, help="connections (threads) per process")
+    ap.add_argument("--conns", type=int, default=8, help="connections per process")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--max-requests", type=int, default=2_000_000)
@@ -119,7 +174,7 @@ def main() -> int:
     cap = max(1, a.max_requests // (a.procs * a.conns))
     begin = time.time() + 0.5 + a.warmup  # every process is up well before the warm-up ends
     end = begin + a.seconds
-    interval = a.procs * a.conns / a.rate if a.rate > 0 else 0.0  # between one thread's requests
+    interval = a.procs * a.conns / a.rate if a.rate > 0 else 0.0  # between one connection's requests
     with multiprocessing.Pool(a.procs) as pool:
         parts = pool.map(_process, [(a.port, a.token, ids, a.conns, begin, end, cap, interval)] * a.procs)
     lat = sorted(x for p in parts for x in p["lat"])
