@@ -100,3 +100,28 @@ def test_the_wal_is_copied_back_in_the_background(tmp_path: Path) -> None:
     finally:
         app.close()
     assert not thread.is_alive()  # close() ends it
+
+
+def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    """A connection is never used on both sides of a fork(): the child's first read opens
+    a new one, and the parent's stays as it was."""
+    backend = SQLiteBackend(f"sqlite:///{tmp_path / 'jobs.db'}")
+    backend.migrate()
+    job_id = insert_one(backend)
+    parent_conn = backend.db.get()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's cleanup
+        try:
+            record = backend.job_get(job_id)
+            fresh = backend.db.get() is not parent_conn and backend.db.get() is backend.db.get()
+            os.write(write, b"ok" if fresh and record is not None and record.id == job_id else b"no")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 2)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"ok"
+    assert backend.db.get() is parent_conn
+    backend.close()

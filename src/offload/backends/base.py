@@ -192,8 +192,9 @@ class Waiter(Protocol):
 
 
 class AsyncReads(Protocol):
-    """The HTTP API's hottest reads, awaited on an asyncio event loop: for a store whose
-    reads go over the network, so that they need neither a thread nor a blocked loop."""
+    """The HTTP API's hottest reads, awaited on an asyncio event loop: over the network
+    without a thread or a blocked loop (PostgreSQL), or made on the loop itself where
+    reads never wait (SQLite)."""
 
     async def job_get(self, job_id: str) -> JobRecord | None:
         """As Backend.job_get."""

@@ -27,7 +27,7 @@ from ..base import (
     WorkerInfo,
 )
 from . import queries as q
-from . import rows, writes
+from . import reads, rows, writes
 from .bells import BellBoard
 from .connection import Connections, parse_url
 from .schema import MIGRATIONS, statements
@@ -41,7 +41,6 @@ class SQLiteBackend:
     """Jobs in one SQLite file; any number of processes on one machine may share it."""
 
     local_reads = True  # WAL readers never wait for the write lock
-    async_reads = None  # local reads are answered on the loop as they are
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -50,6 +49,7 @@ class SQLiteBackend:
             self.path, busy_timeout_s=float(options["busy_timeout"]), synchronous=options["synchronous"]
         )
         self.bells = BellBoard(self.path)
+        self.async_reads = reads.LoopReads(self.db)  # a status GET's reads, on the loop
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -91,9 +91,7 @@ class SQLiteBackend:
     # -- reads ----------------------------------------------------------------------------
 
     def job_get(self, job_id: str) -> JobRecord | None:
-        with self.db.errors():
-            row = self.db.get().execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return None if row is None else records.job_record(row)
+        return reads.job_get(self.db, job_id)
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []

@@ -17,6 +17,19 @@ AUTOCHECKPOINT_PAGES = 10_000  # the safety net; Checkpointer keeps the WAL well
 CHECKPOINT_EVERY = 32  # commits of this process between two background checkpoints
 
 
+# Bumped in a child process right after fork(): a connection opened before it belongs to
+# the parent. A counter to compare, where asking for the pid was a system call per read.
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 def parse_url(url: str) -> tuple[str, dict[str, str]]:
     """``sqlite:///relative.db``, ``sqlite:////abs/path.db``; options ``?synchronous=full``
     (an fsync per commit) and ``?busy_timeout=5`` (seconds a write waits for the lock
@@ -73,11 +86,11 @@ class Connections:
 
     def get(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and self._local.pid == os.getpid():
+        if conn is not None and self._local.forks == _forks:
             return conn
         conn = self._open()
         self._local.conn = conn
-        self._local.pid = os.getpid()
+        self._local.forks = _forks
         with self._lock:
             self._all.append(conn)
         return conn

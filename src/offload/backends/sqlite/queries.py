@@ -251,6 +251,15 @@ INSERT INTO tokens (id, user, hash, admin, created_at) VALUES (:id, :user, :hash
 
 TOKEN_BY_HASH = f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = :hash"
 
+# Always one row: the token's columns, then the job's, NULL where nothing matched
+TOKEN_AND_JOB_GET = f"""
+SELECT {", ".join("tk." + c.strip() for c in TOKEN_COLUMNS.split(","))},
+       {", ".join("j." + c.strip() for c in JOB_COLUMNS.split(","))}
+FROM (SELECT 1) AS one
+LEFT JOIN tokens AS tk ON tk.hash = :hash
+LEFT JOIN jobs AS j ON j.id = :id
+"""
+
 TOKEN_LIST = f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
 
 TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"
