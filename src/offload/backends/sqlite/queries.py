@@ -106,12 +106,15 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'running'
 # messages), then `now`. A statement per outcome costs twice as much: RETURNING has a
 # fixed cost per statement. Only runs still held under their lease are written.
 FINISH_COLUMNS = 11
+FINISH_NULLABLE = tuple(range(3, FINISH_COLUMNS))  # result to messages: often None for a whole turn
 FINISH_BATCH = 500  # rows per statement: 5,501 parameters, under SQLite's 32,766
 
 
 @functools.lru_cache(maxsize=64)
-def job_finish(rows: int) -> str:
-    values = ", ".join(["(" + ", ".join("?" * FINISH_COLUMNS) + ")"] * rows)
+def job_finish(rows: int, null: tuple[int, ...] = ()) -> str:
+    """`rows` outcomes; the columns numbered in `null` are NULL in every row (see
+    writes.insert_rows)."""
+    values = ", ".join([_values(("?",) * FINISH_COLUMNS, null)] * rows)
     return f"""
 WITH v (id, token, status, result, error, traceback, run_at, current, total, message, messages)
     AS (VALUES {values})

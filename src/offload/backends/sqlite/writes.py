@@ -130,14 +130,12 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
         c.executemany(q.EVENT_INSERT, events)
     written: list[Any] = []
     for i in range(0, len(ending), q.FINISH_BATCH):
-        chunk = ending[i : i + q.FINISH_BATCH]
-        params: list[Any] = []
-        for o in chunk:
-            params += (o.job_id, o.token, str(o.status), o.result_json, o.error, o.traceback, o.run_at)
-            p = rows.progress_params(o.progress)
-            params += (p["current"], p["total"], p["message"], p["messages"])
+        chunk = [_finish_row(o) for o in ending[i : i + q.FINISH_BATCH]]
+        null = tuple(k for k in q.FINISH_NULLABLE if all(row[k] is None for row in chunk))
+        bound = [k for k in range(q.FINISH_COLUMNS) if k not in null]
+        params = [row[k] for row in chunk for k in bound]
         params.append(now)
-        written += c.execute(q.job_finish(len(chunk)), params).fetchall()
+        written += c.execute(q.job_finish(len(chunk), null), params).fetchall()
     order = {o.job_id: n for n, o in enumerate(ending)}
     written.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
     stats = StatsBatch(now)
@@ -146,6 +144,15 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
     status_events(c, [(r[0], r[4], r[5], r[6], r[1]) for r in written], now)
     stats.write(c)
     return {r[0] for r in written}
+
+
+def _finish_row(o: Outcome) -> tuple[Any, ...]:
+    """An outcome's parameters in the order of q.job_finish."""
+    head = (o.job_id, o.token, str(o.status), o.result_json, o.error, o.traceback, o.run_at)
+    if o.progress is None:
+        return (*head, None, None, None, None)
+    p = rows.progress_params(o.progress)
+    return (*head, p["current"], p["total"], p["message"], p["messages"])
 
 
 class StatsBatch:
