@@ -90,6 +90,22 @@ def token_record(row: Sequence[Any]) -> TokenRecord:
     return TokenRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
 
 
+def qualified(columns: str, alias: str) -> str:
+    """A column list as above, each name prefixed with ``alias.``."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+_TOKEN_WIDTH = len(TOKEN_COLUMNS.split(","))
+
+
+def token_and_job(row: Sequence[Any]) -> tuple[TokenRecord | None, JobRecord | None]:
+    """A row of a store's TOKEN_AND_JOB_GET: the token's columns, then the job's, NULL
+    where nothing matched."""
+    token = None if row[0] is None else token_record(row[:_TOKEN_WIDTH])
+    job = None if row[_TOKEN_WIDTH] is None else job_record(row[_TOKEN_WIDTH:])
+    return token, job
+
+
 def event_record(row: Sequence[Any]) -> Event:
     """A row in the order of EVENT_COLUMNS."""
     return Event(row[0], row[1], row[2], serialization.loads(row[3]), row[4], row[5])

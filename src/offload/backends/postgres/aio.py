@@ -24,11 +24,8 @@ from ...errors import BackendError
 from ...job import JobRecord
 from .. import records as shared
 from ..base import TokenRecord
-from .catalog_queries import TOKEN_COLUMNS
 from .connection import Settings, pool_kwargs, safe_location, translate
 from .queries import Queries
-
-_TOKEN_WIDTH = len(TOKEN_COLUMNS.split(","))
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -60,9 +57,7 @@ class AsyncReads:
             cur = await conn.execute(self.q.TOKEN_AND_JOB_GET, {"hash": token_hash, "id": job_id})
             row = await cur.fetchone()
         assert row is not None  # always one row, of NULLs where nothing was found
-        token = None if row[0] is None else shared.token_record(row[:_TOKEN_WIDTH])
-        job = None if row[_TOKEN_WIDTH] is None else shared.job_record(row[_TOKEN_WIDTH:])
-        return token, job
+        return shared.token_and_job(row)
 
     def forbid(self) -> None:
         """From now on every call raises BackendError (the store was closed)."""

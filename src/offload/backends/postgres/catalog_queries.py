@@ -4,7 +4,7 @@ queries.py, which renders these too (``Queries``)."""
 
 from __future__ import annotations
 
-from ..records import JOB_COLUMNS
+from ..records import JOB_COLUMNS, qualified
 
 # -- events ----------------------------------------------------------------------------
 
@@ -177,9 +177,9 @@ TOKEN_BY_HASH = "SELECT " + TOKEN_COLUMNS + " FROM {s}.tokens WHERE hash = %(has
 # at the job.
 TOKEN_AND_JOB_GET = (
     "SELECT "
-    + ", ".join(f"tk.{c.strip()}" for c in TOKEN_COLUMNS.split(","))
+    + qualified(TOKEN_COLUMNS, "tk")
     + ", "
-    + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
+    + qualified(JOB_COLUMNS, "j")
     + """
 FROM (SELECT 1) AS one
 LEFT JOIN {s}.tokens AS tk ON tk.hash = %(hash)s

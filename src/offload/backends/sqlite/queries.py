@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import functools
 
-from ..records import EVENT_COLUMNS, JOB_COLUMNS, SCHEDULE_COLUMNS, STATS_COLUMNS, TOKEN_COLUMNS, WORKER_COLUMNS
+from ..records import (
+    EVENT_COLUMNS,
+    JOB_COLUMNS,
+    SCHEDULE_COLUMNS,
+    STATS_COLUMNS,
+    TOKEN_COLUMNS,
+    WORKER_COLUMNS,
+    qualified,
+)
 
 # The conditions of the partial indexes (schema step 5), word for word: SQLite uses a
 # partial index only for a query whose WHERE repeats its condition.
@@ -256,8 +264,7 @@ TOKEN_BY_HASH = f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = :hash"
 
 # Always one row: the token's columns, then the job's, NULL where nothing matched
 TOKEN_AND_JOB_GET = f"""
-SELECT {", ".join("tk." + c.strip() for c in TOKEN_COLUMNS.split(","))},
-       {", ".join("j." + c.strip() for c in JOB_COLUMNS.split(","))}
+SELECT {qualified(TOKEN_COLUMNS, "tk")}, {qualified(JOB_COLUMNS, "j")}
 FROM (SELECT 1) AS one
 LEFT JOIN tokens AS tk ON tk.hash = :hash
 LEFT JOIN jobs AS j ON j.id = :id

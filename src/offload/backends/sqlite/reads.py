@@ -11,8 +11,6 @@ from ..base import TokenRecord
 from . import queries as q
 from .connection import Connections
 
-_TOKEN_WIDTH = len(records.TOKEN_COLUMNS.split(","))
-
 
 def job_get(db: Connections, job_id: str) -> JobRecord | None:
     with db.errors():
@@ -32,9 +30,7 @@ class LoopReads:
     ) -> tuple[TokenRecord | None, JobRecord | None]:
         with self.db.errors():
             row = self.db.get().execute(q.TOKEN_AND_JOB_GET, {"hash": token_hash, "id": job_id}).fetchone()
-        token = None if row[0] is None else records.token_record(row[:_TOKEN_WIDTH])
-        job = None if row[_TOKEN_WIDTH] is None else records.job_record(row[_TOKEN_WIDTH:])
-        return token, job
+        return records.token_and_job(row)
 
     async def close(self) -> None:
         """Nothing of the loop's own: the reads use the store's connections, closed with it."""

@@ -51,15 +51,24 @@ def insert_rows(
     instructions each, as much as binding the rest of a job's row)."""
     if not params:
         return
-    null = tuple(k for k in nullable if params[0][k] is None and all(row[k] is None for row in params))
-    if null:
-        bound = [k for k in range(len(params[0])) if k not in null]  # two or more: itemgetter gives tuples
-        params = list(map(itemgetter(*bound), params))
+    null, params = _without_nulls(params, nullable)
     i, n = 0, len(params)
     while i < n:
         size = min(q.INSERT_ROWS, 1 << ((n - i).bit_length() - 1))
         c.execute(sql(size, null), list(chain.from_iterable(params[i : i + size])))
         i += size
+
+
+def _without_nulls(
+    params: Sequence[tuple[Any, ...]], nullable: tuple[int, ...]
+) -> tuple[tuple[int, ...], Sequence[tuple[Any, ...]]]:
+    """The `nullable` columns that are None in every row (to be written NULL in the
+    statement), and the rows without them."""
+    null = tuple(k for k in nullable if params[0][k] is None and all(row[k] is None for row in params))
+    if not null:
+        return null, params
+    bound = [k for k in range(len(params[0])) if k not in null]  # two or more: itemgetter gives tuples
+    return null, list(map(itemgetter(*bound), params))
 
 
 def insert(c: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> tuple[list[Inserted], bool]:
@@ -130,11 +139,8 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
         c.executemany(q.EVENT_INSERT, events)
     written: list[Any] = []
     for i in range(0, len(ending), q.FINISH_BATCH):
-        chunk = [_finish_row(o) for o in ending[i : i + q.FINISH_BATCH]]
-        null = tuple(k for k in q.FINISH_NULLABLE if all(row[k] is None for row in chunk))
-        bound = [k for k in range(q.FINISH_COLUMNS) if k not in null]
-        params = [row[k] for row in chunk for k in bound]
-        params.append(now)
+        null, chunk = _without_nulls([_finish_row(o) for o in ending[i : i + q.FINISH_BATCH]], q.FINISH_NULLABLE)
+        params = [*chain.from_iterable(chunk), now]
         written += c.execute(q.job_finish(len(chunk), null), params).fetchall()
     order = {o.job_id: n for n, o in enumerate(ending)}
     written.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
