@@ -19,6 +19,7 @@ class Settings:
     heartbeat_s: float = 1.0  # also how quickly a running job learns of a cancel request
     progress_flush_s: float = 0.2  # progress/message writes are coalesced to one per interval
     commit_linger_s: float = 0.0005  # a worker waits up to this long for its other runs to finish, to share a commit
+    claim_ahead_s: float = 0.001  # short runs: a worker holds extra jobs that wait about this long for a slot; 0: never
     poll_s: float = 1.0  # longest idle wait without a wake-up (delayed jobs, missed rings)
     grace_s: float = 30.0  # SIGTERM: time running jobs get before they go back to queued
     max_backoff_s: float = 3600.0

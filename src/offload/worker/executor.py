@@ -32,7 +32,9 @@ class Run:
     record: JobRecord
     ctx: JobContext
     task: Task | None
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # claimed; from `begun` on, started
+    begun: bool = False  # a slot took it (a job claimed ahead waits for one first)
+    ran_s: float = 0.0  # from start to outcome
     deadline: float | None = None  # monotonic; sync tasks only (async ones use wait_for)
     future: concurrent.futures.Future[Any] | None = None  # async tasks
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards done/abandoned and progress writes

@@ -36,18 +36,27 @@ class ThreadPool:
 
 
 class AsyncLoop:
-    """An event loop in its own thread, for ``async def`` tasks."""
+    """An event loop in its own thread, for ``async def`` tasks; at most ``size`` of
+    them run at once, the others wait their turn (as sync tasks wait for a thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         import asyncio  # here: a worker without async tasks never pays for the import
 
         self._asyncio = asyncio
+        self._slots = asyncio.Semaphore(size)
         self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="offload-async", daemon=True)
         self._thread.start()
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        return self._asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return self._asyncio.run_coroutine_threadsafe(self._in_slot(coro), self.loop)
+
+    async def _in_slot(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            async with self._slots:
+                return await coro
+        finally:
+            coro.close()  # never started (cancelled while it waited): no "never awaited" warning
 
     def shutdown(self) -> None:
         """Cancel what still runs, stop the loop and close it."""

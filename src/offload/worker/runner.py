@@ -16,6 +16,7 @@ from ..backends.base import Backend, Outcome, Waiter
 from ..context import JobContext
 from ..errors import OffloadError
 from ..job import JobRecord, JobStatus
+from .ahead import ClaimAhead
 from .executor import Outcomes, Run, run_async, run_sync
 from .pool import AsyncLoop, ThreadPool
 from .services import Services
@@ -26,11 +27,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
+_SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Worker:
     """Runs jobs from ``queues`` (served in that order) with ``concurrency`` slots.
 
+    While runs are short it holds a few jobs more than its slots (see ``ahead``).
     ``burst``: return once nothing is left to claim. ``supervised``: a child of
     ``offload worker --processes``; it exits for a fresh process when a timed-out sync
     task won't stop, and stops when its supervisor disappears.
@@ -55,11 +58,13 @@ class Worker:
         self.id = f"{secrets.token_hex(5)}"
         self.exit_code = 0
         self.outcomes = Outcomes(app.settings)
+        self.ahead = ClaimAhead(concurrency, app.settings.claim_ahead_s)
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
         self._stuck = 0  # threads still busy with a job that timed out
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
+        self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
@@ -142,7 +147,10 @@ class Worker:
                     log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
                 if self.burst and not self._running and not self._done and pause == 0.0:
                     return
-            self._waiter.wait(pause or (0.05 if stopping else self.app.settings.poll_s))
+            self._idle = True
+            if not self._done or pause:  # an outcome that came meanwhile did not ring
+                self._waiter.wait(pause or (0.05 if stopping else self.app.settings.poll_s))
+            self._idle = False
             if pause:
                 pause = 0.0 if self._probe() else _backoff(pause)
 
@@ -159,15 +167,18 @@ class Worker:
         waiting: turn again at once); otherwise the queue is empty for now, and the
         loop waits for a ring instead of asking the store again."""
         linger = self.app.settings.commit_linger_s
-        if linger and 0 < len(self._done) < len(self._running):
-            # Let runs about to finish join this commit: until all have, at most `linger`.
+        if linger and 0 < len(self._done) < len(self._running) - self.ahead.extra:
+            # Let runs about to finish join this commit: until all have (but the jobs
+            # claimed ahead, which may not have started), at most `linger`.
             self._all_done.clear()
-            if len(self._done) < len(self._running):
+            if len(self._done) < len(self._running) - self.ahead.extra:
                 self._all_done.wait(linger)
         batch = []
         while self._done:
             batch.append(self._done.popleft())
-        free = self.concurrency - (len(self._running) - len(batch)) - self._stuck if claiming else 0
+        self.ahead.ran(run.ran_s for run, _ in batch)
+        held = len(self._running) - len(batch) + self._stuck
+        free = self.concurrency + self.ahead.extra - held if claiming else 0
         if not batch and free <= 0:
             return False
         s = self.app.settings
@@ -220,18 +231,36 @@ class Worker:
             self._running[record.id] = run
         if task is None:
             self.finish(run, self.outcomes.unknown_task(run, list(self.app.tasks)))
-        elif task.is_async:
-            if self._loop is None:
-                self._loop = AsyncLoop()
-            run.future = self._loop.submit(run_async(run))
-            run.future.add_done_callback(lambda f: self._after(run, f))
         else:
-            if record.timeout:
-                run.deadline = run.started + record.timeout
+            self._start(run)
+
+    def _start(self, run: Run) -> None:
+        """Hand a run to a free slot, or to the line for the next one."""
+        assert run.task is not None
+        if run.task.is_async:
+            if self._loop is None:
+                self._loop = AsyncLoop(self.concurrency)
+            future = run.future = self._loop.submit(self._execute_async(run))
+            future.add_done_callback(lambda f: self._after(run, f))
+        else:
             assert self._pool is not None
             self._pool.submit(lambda: self._execute_sync(run))
 
+    def _begin(self, run: Run) -> bool:
+        """A slot is free for ``run``: start it, unless it was given back meanwhile (or
+        handed to a slot twice, see give_back_waiting)."""
+        with run.lock:
+            if run.done or run.begun:
+                return False
+            run.begun = True
+            run.started = time.monotonic()
+            return True
+
     def _execute_sync(self, run: Run) -> None:
+        if not self._begin(run):
+            return
+        if run.record.timeout:
+            run.deadline = run.started + run.record.timeout
         try:
             value = run_sync(run)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
@@ -239,9 +268,16 @@ class Worker:
         else:
             self.finish(run, self.outcomes.completed(run, value))
 
+    async def _execute_async(self, run: Run) -> Any:
+        if not self._begin(run):
+            return _SKIPPED
+        return await run_async(run)
+
     def _after(self, run: Run, future: Any) -> None:
         try:
             value = future.result()
+            if value is _SKIPPED:
+                return
         except BaseException as exc:  # noqa: BLE001
             self.finish(run, self.outcomes.failed(run, exc))
         else:
@@ -259,10 +295,13 @@ class Worker:
             else:
                 run.done = True
         if outcome is not None:
+            run.ran_s = time.monotonic() - run.started
             self._done.append((run, outcome))
-            if len(self._done) >= len(self._running):
+            if len(self._done) >= len(self._running) - self.ahead.extra:
                 self._all_done.set()
-        if self._waiter is not None:
+        # Ring only a loop that waits: a busy one takes the outcome with its next turn. It
+        # sets _idle before it looks at _done one last time, so one of the two sees the other.
+        if self._waiter is not None and (self._idle or outcome is None):
             self._waiter.ring()
 
     # -- called by Services -----------------------------------------------------------------
@@ -279,9 +318,38 @@ class Worker:
         with self._lock:
             self._stuck += 1
         run.ctx.request_cancel()  # a cooperative task will stop at its next check
+        run.ran_s = time.monotonic() - run.started
         self._done.append((run, self.outcomes.timed_out(run)))
         if self._waiter is not None:
             self._waiter.ring()
+
+    def give_back_waiting(self, older_than: float) -> None:
+        """Jobs claimed ahead that still wait for a slot after ``older_than`` seconds
+        (every slot is busy with long runs) go back to their queue, for any worker, and
+        this worker claims nothing ahead until its runs are short again."""
+        now = time.monotonic()
+        waiting = []
+        for run in self.runs():
+            with run.lock:
+                if run.done or run.begun or now - run.started < older_than:
+                    continue
+                run.done = True  # a slot that gets to it now passes it by
+            waiting.append(run)
+        if not waiting:
+            return
+        self.ahead.waited(now - min(run.started for run in waiting))
+        try:
+            released = self.backend.job_release([run.lease for run in waiting])
+        except OffloadError:
+            for run in waiting:  # still held: run them when a slot frees up
+                with run.lock:
+                    run.done = False
+                self._start(run)
+            raise
+        with self._lock:
+            for run in waiting:
+                self._running.pop(run.record.id, None)
+        log.info("worker %s: gave back %d job(s) claimed ahead; its slots are busy", self.id, len(released))
 
     def lease_lost(self, run: Run) -> None:
         log.warning(

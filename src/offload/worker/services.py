@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GIVE_BACK_S = 0.1  # a job claimed ahead that waited this long for a slot goes back to its queue
+
 
 class Every:
     """Runs ``fn`` when ``period`` seconds passed since its last run."""
@@ -125,6 +127,7 @@ class Services:
         for run in self.w.runs():
             if run.deadline is not None and now >= run.deadline and not run.done:
                 self.w.time_out(run)
+        self.w.give_back_waiting(GIVE_BACK_S)
 
     def heartbeat(self) -> None:
         w = self.w
