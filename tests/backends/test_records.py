@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from offload.backends import records
 from offload.job import JobRecord, JobStatus
 
@@ -27,3 +29,16 @@ def test_a_row_becomes_the_record_it_names() -> None:
         assert getattr(record, name) == f"v-{name}", name
     empty = records.job_record([None if name in ("result", "messages") else values[name] for name in columns])
     assert empty.result is None and empty.messages == []
+
+
+def test_a_record_built_by_position_equals_the_constructed_one_and_stays_frozen() -> None:
+    from offload.backends.base import Outcome
+
+    build = records.by_position(Outcome)
+    made = build("j1", "t1", JobStatus.FAILED, None, "boom", "tb", 5.0, None)
+    assert made == Outcome("j1", "t1", JobStatus.FAILED, error="boom", traceback="tb", run_at=5.0)
+    assert hash(made) == hash(Outcome("j1", "t1", JobStatus.FAILED, error="boom", traceback="tb", run_at=5.0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.error = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        build("j1", "t1")  # every field, by position

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import serialization
 from ..backends.base import Lease, Outcome
+from ..backends.records import by_position
 from ..context import JobContext
 from ..errors import JobCancelled, NotSerializable, UnknownTask
 from ..job import JobRecord, JobStatus
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from ..task import Task
 
 log = logging.getLogger(__name__)
+
+_new_outcome = by_position(Outcome)  # one per run: 0.9 µs instead of 1.8 (see by_position)
 
 
 @dataclass(eq=False)
@@ -86,16 +89,13 @@ class Outcomes:
 
     def completed(self, run: Run, value: Any) -> Outcome:
         try:
-            result_json = serialization.dumps(value, what=f"result of task {run.record.task!r}")
+            result_json = (
+                "null" if value is None else serialization.dumps(value, what=f"result of task {run.record.task!r}")
+            )
         except NotSerializable as exc:
             return self._failed(run, str(exc), None)
-        return Outcome(
-            run.record.id,
-            run.ctx.token,
-            JobStatus.COMPLETED,
-            result_json=result_json,
-            progress=self.final_progress(run),
-        )
+        progress = self.final_progress(run)
+        return _new_outcome(run.record.id, run.ctx.token, JobStatus.COMPLETED, result_json, None, None, None, progress)
 
     def unknown_task(self, run: Run, known: list[str]) -> Outcome:
         return self._failed(run, f"{UnknownTask(run.record.task, known)} in this worker", None)
