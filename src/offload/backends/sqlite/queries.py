@@ -75,6 +75,7 @@ JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 PAUSED_QUEUES = "SELECT name FROM queues WHERE paused = 1"
 
 # One queue at a time, so that the claim index serves both the filter and the order.
+# A paused queue gives nothing (the check runs once per statement, not per row).
 JOB_CLAIM = f"""
 UPDATE jobs
 SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
@@ -83,6 +84,7 @@ SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
 WHERE id IN (
     SELECT id FROM jobs
     WHERE queue = :queue AND {WAITING} AND run_at <= :now
+      AND NOT EXISTS (SELECT 1 FROM queues WHERE name = :queue AND paused = 1)
     ORDER BY priority DESC, run_at, id
     LIMIT :limit
 )

@@ -105,10 +105,9 @@ def claim(
     c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
 ) -> list[JobRecord]:
     claimed: list[JobRecord] = []
-    paused = {r[0] for r in c.execute(q.PAUSED_QUEUES)}
     for queue in queues:
-        if queue in paused or len(claimed) >= limit:
-            continue
+        if len(claimed) >= limit:
+            break
         params = {
             "queue": queue,
             "limit": limit - len(claimed),
