@@ -230,6 +230,26 @@ def test_finish_with_final_progress(backend: Backend) -> None:
     assert "progress" in types and "message" in types
 
 
+def test_final_progress_events_come_before_the_status_and_only_for_held_runs(backend: Backend) -> None:
+    held, lost = running_job(backend), running_job(backend)
+    m1, m2 = {"at": T0 + 1, "message": "one"}, {"at": T0 + 1.5, "message": "two"}
+    progress = Progress(held.id, lease_of(held).token, 3, 4, "two", messages=[m1, m2], new_messages=[m1, m2])
+    stale = Progress(lost.id, STALE, 1, 4, "x", messages=[m1], new_messages=[m1])
+    outcomes = [
+        Outcome(held.id, lease_of(held).token, JobStatus.COMPLETED, result_json="1", progress=progress),
+        Outcome(lost.id, STALE, JobStatus.COMPLETED, result_json="1", progress=stale),
+    ]
+    before = {e.seq for e in events(backend, lost.id)}
+    assert backend.job_finish(outcomes, now=T0 + 2) == {held.id}
+    assert [(e.type, e.data.get("message"), e.data.get("status")) for e in events(backend, held.id)][-4:] == [
+        ("message", "one", None),
+        ("message", "two", None),
+        ("progress", "two", None),
+        ("status", None, "completed"),
+    ]
+    assert {e.seq for e in events(backend, lost.id)} == before  # a lost run writes no event
+
+
 def test_finish_with_a_stale_token_writes_nothing(backend: Backend) -> None:
     r = running_job(backend)
     assert finish(backend, r, JobStatus.COMPLETED, token=STALE, result_json="1") == set()

@@ -105,12 +105,6 @@ WHERE id = :id AND lease_token = :token AND status = 'running'
 RETURNING id, owner
 """
 
-# The runs among a JSON array of ids that are still running: (id, lease_token, owner)
-JOBS_RUNNING = """
-SELECT id, lease_token, owner FROM jobs
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'running'
-"""
-
 # Finish a batch of runs in one statement: one row of values per outcome, each
 # (id, token, status, result, error, traceback, run_at, current, total, message,
 # messages), then `now`. A statement per outcome costs twice as much: RETURNING has a
@@ -214,9 +208,12 @@ def status_event_insert(rows: int, null: tuple[int, ...] = ()) -> str:
     return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([values] * rows)
 
 
-EVENT_INSERT = """
-INSERT INTO events (job_id, type, data, at, owner) VALUES (:job_id, :type, :data, :at, :owner)
-"""
+@functools.lru_cache(maxsize=32)
+def event_insert(rows: int, null: tuple[int, ...] = ()) -> str:
+    """`rows` events, each (job_id, type, data, at, owner)."""
+    values = _values(("?", "?", "?", "?", "?"), null)
+    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([values] * rows)
+
 
 # job_id '' is the mark of schema step 6, not an event.
 EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after AND job_id <> ''"

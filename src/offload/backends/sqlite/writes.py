@@ -25,6 +25,7 @@ StatusRow = tuple[str, str, int, str | None, str | None]
 # What the status event of a new job says, by its status
 NEW_EVENT = {status: f'{{"status":"{status}","attempts":0}}' for status in ("queued", "scheduled")}
 EVENT_NULLABLE = (3,)  # the owner of a status event row (see insert_rows)
+ANY_EVENT_NULLABLE = (4,)  # the owner of a (job id, type, data, at, owner) event row
 
 
 def status_events(c: sqlite3.Connection, changed: Sequence[StatusRow], now: float) -> None:
@@ -126,16 +127,6 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
     """Write the outcomes of runs still held under their lease, in a few statements;
     return the ids written. Final progress goes out before the final status."""
     ending = [o for o in outcomes if o.status in RUN_ENDINGS]  # else refused like a stale lease
-    with_progress = [o for o in ending if o.progress is not None]
-    if with_progress:
-        ids = serialization.dumps([o.job_id for o in with_progress])
-        held = {(i, token): owner for i, token, owner in c.execute(q.JOBS_RUNNING, {"ids": ids})}
-        ending = [o for o in ending if o.progress is None or (o.job_id, o.token) in held]
-        events: list[dict[str, Any]] = []
-        for o in ending:
-            if o.progress is not None:
-                events += progress_event_rows(o.progress, held[(o.job_id, o.token)], now)
-        c.executemany(q.EVENT_INSERT, events)
     written: list[Any] = []
     for i in range(0, len(ending), q.FINISH_BATCH):
         null, chunk = _without_nulls([_finish_row(o) for o in ending[i : i + q.FINISH_BATCH]], q.FINISH_NULLABLE)
@@ -143,6 +134,13 @@ def finish(c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> se
         written += c.execute(q.job_finish(len(chunk), null), params).fetchall()
     order = {o.job_id: n for n, o in enumerate(ending)}
     written.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
+    progress = {o.job_id: o.progress for o in ending if o.progress is not None}
+    if progress:  # the written runs' final progress events, before their status events
+        events: list[tuple[Any, ...]] = []
+        for r in written:
+            if (p := progress.get(r[0])) is not None:
+                events += progress_event_rows(p, r[1], now)
+        insert_rows(c, q.event_insert, events, nullable=ANY_EVENT_NULLABLE)
     stats = StatsBatch(now)
     for r in written:
         stats.add(r[2], r[4], None if r[3] is None else now - r[3])
@@ -184,19 +182,17 @@ class StatsBatch:
 
 
 def progress_events(c: sqlite3.Connection, p: Progress, owner: str | None, now: float) -> None:
-    c.executemany(q.EVENT_INSERT, progress_event_rows(p, owner, now))
+    insert_rows(c, q.event_insert, progress_event_rows(p, owner, now), nullable=ANY_EVENT_NULLABLE)
 
 
-def progress_event_rows(p: Progress, owner: str | None, now: float) -> list[dict[str, Any]]:
-    """The new messages, oldest first, then one "progress" event with the latest state."""
-    events = [
-        {"job_id": p.job_id, "type": "message", "data": serialization.dumps(m), "at": m["at"], "owner": owner}
-        for m in p.new_messages
+def progress_event_rows(p: Progress, owner: str | None, now: float) -> list[tuple[Any, ...]]:
+    """(job id, type, data, at, owner): the new messages, oldest first, then one
+    "progress" event with the latest state."""
+    events: list[tuple[Any, ...]] = [
+        (p.job_id, "message", serialization.dumps(m), m["at"], owner) for m in p.new_messages
     ]
     data = {"current": p.current, "total": p.total, "message": p.message}
-    events.append(
-        {"job_id": p.job_id, "type": "progress", "data": serialization.dumps(data), "at": now, "owner": owner}
-    )
+    events.append((p.job_id, "progress", serialization.dumps(data), now, owner))
     return events
 
 
