@@ -186,3 +186,25 @@ def test_a_give_back_the_store_refuses_keeps_the_job_and_runs_it_once(
     finally:
         release.set()
         app.close()
+
+
+def test_a_job_claimed_ahead_whose_lease_went_meanwhile_never_runs(
+    app: offload.App, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "GIVE_BACK_S", 60.0)
+    worker, release, started, (blocker, victim) = claim_two_behind_a_blocker(app)
+    try:
+        wait_for(lambda: victim.refresh().status == JobStatus.RUNNING)
+        with sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None) as other:
+            # As another worker does once this lease expired: the job is its own now.
+            other.execute("UPDATE jobs SET lease_token = 'theirs', worker_id = 'other' WHERE id = ?", (victim.id,))
+        wait_for(lambda: any(r.ctx.lost for r in worker.runs() if r.record.id == victim.id), message="lease lost")
+        release.set()
+        assert blocker.wait(10) == "blocker"
+        wait_for(lambda: victim.id not in {r.record.id for r in worker.runs()}, message="victim dropped")
+        assert "victim" not in started
+        record = victim.refresh()
+        assert (record.status, record.lease_token, record.worker_id) == (JobStatus.RUNNING, "theirs", "other")
+    finally:
+        release.set()
+        worker.stop(grace=1, timeout=10)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Outcome, Waiter
 from ..context import JobContext
-from ..errors import OffloadError
+from ..errors import JobCancelled, OffloadError
 from ..job import JobRecord, JobStatus
 from .ahead import ClaimAhead
 from .executor import Outcomes, Run, run_async, run_sync
@@ -262,6 +262,8 @@ class Worker:
         if run.record.timeout:
             run.deadline = run.started + run.record.timeout
         try:
+            if run.ctx.lost:  # its lease went while it waited for a slot: it goes back unrun
+                raise JobCancelled(run.record.id)
             value = run_sync(run)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
             self.finish(run, self.outcomes.failed(run, exc))
@@ -271,6 +273,8 @@ class Worker:
     async def _execute_async(self, run: Run) -> Any:
         if not self._begin(run):
             return _SKIPPED
+        if run.ctx.lost:
+            raise JobCancelled(run.record.id)
         return await run_async(run)
 
     def _after(self, run: Run, future: Any) -> None:
