@@ -248,7 +248,7 @@ class Worker:
 
     def _begin(self, run: Run) -> bool:
         """A slot is free for ``run``: start it, unless it was given back meanwhile (or
-        handed to a slot twice, see give_back_waiting)."""
+        handed to a slot twice, see Services.give_back_waiting)."""
         with run.lock:
             if run.done or run.begun:
                 return False
@@ -327,33 +327,17 @@ class Worker:
         if self._waiter is not None:
             self._waiter.ring()
 
-    def give_back_waiting(self, older_than: float) -> None:
-        """Jobs claimed ahead that still wait for a slot after ``older_than`` seconds
-        (every slot is busy with long runs) go back to their queue, for any worker, and
-        this worker claims nothing ahead until its runs are short again."""
-        now = time.monotonic()
-        waiting = []
-        for run in self.runs():
-            with run.lock:
-                if run.done or run.begun or now - run.started < older_than:
-                    continue
-                run.done = True  # a slot that gets to it now passes it by
-            waiting.append(run)
-        if not waiting:
-            return
-        self.ahead.waited(now - min(run.started for run in waiting))
-        try:
-            released = self.backend.job_release([run.lease for run in waiting])
-        except OffloadError:
-            for run in waiting:  # still held: run them when a slot frees up
-                with run.lock:
-                    run.done = False
-                self._start(run)
-            raise
+    def start_again(self, run: Run) -> None:
+        """Put a run taken out of line back in it (a give-back the store refused)."""
+        with run.lock:
+            run.done = False
+        self._start(run)
+
+    def forget(self, runs: list[Run]) -> None:
+        """Stop holding runs that were given back before they began."""
         with self._lock:
-            for run in waiting:
+            for run in runs:
                 self._running.pop(run.record.id, None)
-        log.info("worker %s: gave back %d job(s) claimed ahead; its slots are busy", self.id, len(released))
 
     def lease_lost(self, run: Run) -> None:
         log.warning(

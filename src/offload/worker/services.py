@@ -127,7 +127,31 @@ class Services:
         for run in self.w.runs():
             if run.deadline is not None and now >= run.deadline and not run.done:
                 self.w.time_out(run)
-        self.w.give_back_waiting(GIVE_BACK_S)
+        self.give_back_waiting(GIVE_BACK_S)
+
+    def give_back_waiting(self, older_than: float) -> None:
+        """Jobs claimed ahead that still wait for a slot after ``older_than`` seconds
+        (every slot is busy with long runs) go back to their queue, for any worker, and
+        the worker claims nothing ahead until its runs are short again."""
+        w, now = self.w, time.monotonic()
+        waiting = []
+        for run in w.runs():
+            with run.lock:
+                if run.done or run.begun or now - run.started < older_than:
+                    continue
+                run.done = True  # a slot that gets to it now passes it by
+            waiting.append(run)
+        if not waiting:
+            return
+        w.ahead.waited(now - min(run.started for run in waiting))
+        try:
+            released = w.backend.job_release([run.lease for run in waiting])
+        except OffloadError:
+            for run in waiting:  # still held: run them when a slot frees up
+                w.start_again(run)
+            raise
+        w.forget(waiting)
+        log.info("worker %s: gave back %d job(s) claimed ahead; its slots are busy", w.id, len(released))
 
     def heartbeat(self) -> None:
         w = self.w
