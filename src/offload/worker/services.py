@@ -162,6 +162,10 @@ class Services:
             for run in runs:
                 if not run.ctx.lost:
                     w.lease_lost(run)
+        # The leases run from about now: a pause of this process between here and the
+        # end must leave `beaten` old, so that the next heartbeat sees it (not the time
+        # this one happened to finish).
+        asked = time.monotonic()
         if runs:
             result = w.backend.job_heartbeat([r.lease for r in runs], lease_s=s.lease_s)
             for run in runs:
@@ -181,7 +185,7 @@ class Services:
                 running=[r.record.id for r in runs],
             )
         )
-        self.beaten = time.monotonic()
+        self.beaten = asked
 
     def _out_of_touch(self) -> bool:
         """Has the store taken no heartbeat of this worker for a whole lease (a store
@@ -197,10 +201,12 @@ class Services:
         touch with the store for two leases: after an outage or a pause every lease
         looks expired, this worker's own among them, and live workers need time to
         heartbeat again (their own store calls may still be waiting out a connect
-        timeout)."""
+        timeout). Only leases that had expired when it checked: a pause of this process
+        after the check must not make its own leases look expired."""
+        now = time.time()
         if self._out_of_touch() or time.monotonic() - self.w.out_of_touch_at < 2 * self.w.app.settings.lease_s:
             return
-        for record in self.w.backend.job_recover():
+        for record in self.w.backend.job_recover(now=now):
             log.warning(
                 "job %s recovered from a lost worker: now %s",
                 record.id,
