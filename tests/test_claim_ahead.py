@@ -94,7 +94,7 @@ def test_async_jobs_claimed_ahead_wait_for_a_slot(app: offload.App) -> None:
     @app.task()
     async def short(n: int) -> int:
         with gauge:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # not a wait: a point where another run could overlap this one
         return n
 
     handles = short.enqueue_many([(n,) for n in range(300)])
@@ -173,7 +173,7 @@ def test_a_give_back_the_store_refuses_keeps_the_job_and_runs_it_once(
         lock.execute("BEGIN EXCLUSIVE")  # the store refuses every write for now
         try:
             wait_for(
-                lambda: any("timeouts failed" in r.getMessage() for r in caplog.records), message="a refused give-back"
+                lambda: any("give-back failed" in r.getMessage() for r in caplog.records), message="a refused give-back"
             )
         finally:
             lock.execute("ROLLBACK")

@@ -167,11 +167,10 @@ class Worker:
         waiting: turn again at once); otherwise the queue is empty for now, and the
         loop waits for a ring instead of asking the store again."""
         linger = self.app.settings.commit_linger_s
-        if linger and 0 < len(self._done) < len(self._running) - self.ahead.extra:
-            # Let runs about to finish join this commit: until all have (but the jobs
-            # claimed ahead, which may not have started), at most `linger`.
+        if linger and self._done and not self._all_in():
+            # Let runs about to finish join this commit: until all have, at most `linger`.
             self._all_done.clear()
-            if len(self._done) < len(self._running) - self.ahead.extra:
+            if not self._all_in():
                 self._all_done.wait(linger)
         batch = []
         while self._done:
@@ -210,6 +209,10 @@ class Worker:
         for record in jobs:
             self._dispatch(record)
         return bool(jobs) and len(jobs) >= free
+
+    def _all_in(self) -> bool:
+        """Has every run held an outcome, but those claimed ahead? (A turn waits for it.)"""
+        return len(self._done) >= len(self._running) - self.ahead.extra
 
     def _retire(self, batch: list[tuple[Run, Outcome]], written: set[str]) -> None:
         with self._lock:
@@ -301,7 +304,7 @@ class Worker:
         if outcome is not None:
             run.ran_s = time.monotonic() - run.started
             self._done.append((run, outcome))
-            if len(self._done) >= len(self._running) - self.ahead.extra:
+            if self._all_in():
                 self._all_done.set()
         # Ring only a loop that waits: a busy one takes the outcome with its next turn. It
         # sets _idle before it looks at _done one last time, so one of the two sees the other.

@@ -59,6 +59,7 @@ class Services:
         self.duties = [
             Every(s.progress_flush_s, self.flush_progress, "progress", lost_touch),
             Every(min(s.progress_flush_s, 0.1), self.check_timeouts, "timeouts", lost_touch),
+            Every(GIVE_BACK_S, self.give_back_waiting, "give-back", lost_touch),
             Every(min(s.heartbeat_s, s.lease_s / 4), self.recover, "recovery", lost_touch),
             Every(s.prune_every_s, self.prune, "retention", lost_touch),
         ]
@@ -127,13 +128,12 @@ class Services:
         for run in self.w.runs():
             if run.deadline is not None and now >= run.deadline and not run.done:
                 self.w.time_out(run)
-        self.give_back_waiting(GIVE_BACK_S)
 
-    def give_back_waiting(self, older_than: float) -> None:
-        """Jobs claimed ahead that still wait for a slot after ``older_than`` seconds
-        (every slot is busy with long runs) go back to their queue, for any worker, and
-        the worker claims nothing ahead until its runs are short again."""
-        w, now = self.w, time.monotonic()
+    def give_back_waiting(self) -> None:
+        """Jobs claimed ahead that still wait for a slot after GIVE_BACK_S (every slot
+        is busy with long runs) go back to their queue, for any worker, and the worker
+        claims nothing ahead until its runs are short again."""
+        w, now, older_than = self.w, time.monotonic(), GIVE_BACK_S
         waiting = []
         for run in w.runs():
             with run.lock:

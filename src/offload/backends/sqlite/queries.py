@@ -204,15 +204,17 @@ DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled
 @functools.lru_cache(maxsize=32)
 def status_event_insert(rows: int, null: tuple[int, ...] = ()) -> str:
     """`rows` status events, each (job_id, data, at, owner)."""
-    values = _values(("?", "'status'", "?", "?", "?"), null)
-    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([values] * rows)
+    return _events_insert(("?", "'status'", "?", "?", "?"), rows, null)
 
 
 @functools.lru_cache(maxsize=32)
 def event_insert(rows: int, null: tuple[int, ...] = ()) -> str:
     """`rows` events, each (job_id, type, data, at, owner)."""
-    values = _values(("?", "?", "?", "?", "?"), null)
-    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([values] * rows)
+    return _events_insert(("?", "?", "?", "?", "?"), rows, null)
+
+
+def _events_insert(slots: tuple[str, ...], rows: int, null: tuple[int, ...]) -> str:
+    return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([_values(slots, null)] * rows)
 
 
 # job_id '' is the mark of schema step 6, not an event.
