@@ -64,10 +64,11 @@ def test_only_a_claim_alone_commits_without_waiting_for_the_flush(durable: Postg
     done = Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED, result_json="1")
     written, claimed = durable.job_finish_and_claim([done], queues=["default"], limit=1, worker_id="w", lease_s=30)
     assert written == {a.id} and len(claimed) == 1
-    # The outcome may be read as soon as it commits, so this commit waits, claim and all.
-    assert {s for _, _, s in _probe(postgres_url)} == {"on"}
-
+    # A turn's outcomes may be read as soon as they commit, so they wait; its claim,
+    # a transaction of its own beside them, does not.
     c = claimed[0]
+    assert sorted(_probe(postgres_url)) == sorted([("UPDATE", a.id, "on"), ("UPDATE", c.id, "off")])
+
     durable.job_finish([Outcome(b.id, b.lease_token or "", JobStatus.FAILED, error="x")])
     durable.job_progress([Progress(c.id, c.lease_token or "", 1, 2, None)])
     durable.job_heartbeat([Lease(c.id, c.lease_token or "")], lease_s=30)
@@ -75,6 +76,18 @@ def test_only_a_claim_alone_commits_without_waiting_for_the_flush(durable: Postg
 
     claimed = durable.job_claim(queues=["other", "default"], limit=5, worker_id="w", lease_s=30)
     assert {s for _, _, s in _probe(postgres_url)} == {"off"} and len(claimed) == 2
+
+
+def test_a_turn_with_a_retry_claims_in_the_outcomes_transaction(durable: PostgresBackend, postgres_url: str) -> None:
+    """So that the retry, due now, may be claimed in the same turn."""
+    jobs = [new_job(max_attempts=2) for _ in range(2)]
+    durable.job_insert_many(jobs)
+    [a] = durable.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
+    _probe(postgres_url)
+    retry = Outcome(a.id, a.lease_token or "", JobStatus.RETRYING, error="x", run_at=0.0)
+    written, claimed = durable.job_finish_and_claim([retry], queues=["default"], limit=2, worker_id="w", lease_s=30)
+    assert written == {a.id} and {r.id for r in claimed} == {j.id for j in jobs}
+    assert {s for _, _, s in _probe(postgres_url)} == {"on"}
 
 
 def _row(url: str, job_id: str) -> dict[str, Any]:

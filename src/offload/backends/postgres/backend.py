@@ -8,25 +8,29 @@ or BackendError, and the same object keeps working once the server is back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import psycopg
 
-from ...errors import InvalidTransition, JobNotFound
+from ...errors import BackendError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from .. import records as shared
 from ..base import HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
 from . import records
 from .aio import AsyncReads
 from .catalog import CatalogMixin
-from .connection import Database, parse_url
+from .connection import Database, SideThread, parse_url
 from .enqueue import EnqueueMixin
 from .listen import NotifyWaiter
 from .queries import Queries
 from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
 
 Cursor = psycopg.Cursor[Any]
+
+log = logging.getLogger(__name__)
 
 
 class PostgresBackend(EnqueueMixin, CatalogMixin):
@@ -45,6 +49,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         self.q = Queries(self.schema)
         self.async_reads = AsyncReads(self.settings, self.q)
         self._waiters: list[NotifyWaiter] = []
+        self._turns = SideThread("offload-claim")  # a turn's claim, beside its outcomes
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -66,6 +71,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             waiter.close()
         self._waiters.clear()
         self.async_reads.forbid()
+        self._turns.close()
         self.db.close()
 
     def ping(self) -> None:
@@ -181,16 +187,49 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         lease_s: float,
         now: float | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
-        """Outcomes first, so that a retry due now may be claimed in the same turn; one
-        transaction, committed durably (users may see the outcomes at once)."""
+        """The outcomes and the claim at the same time, on two connections: the server
+        runs each in a process of its own, so a turn costs the longer of the two instead
+        of their sum (docs/postgres.md, "A worker's turn"). The outcomes commit durably,
+        the claim alone (relaxed, like job_claim's).
+
+        A retry due now may be claimed in the same turn: when one is among the outcomes,
+        the claim follows them in their transaction instead. If the outcomes fail, the
+        jobs just claimed are put back before the error is raised (those a failed put-back
+        leaves go back when their leases expire); if only the claim fails, the outcomes
+        stand and the turn claims nothing (the next turn asks again)."""
         if not outcomes:
             return set(), self.job_claim(queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now)
-        with self.db.transaction() as cur:
-            written = self._finish(cur, outcomes, now)
-            claimed = []
-            if limit > 0 and queues:
-                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False)
-        return written, claimed
+        if limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
+            with self.db.transaction() as cur:
+                written = self._finish(cur, outcomes, now)
+                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False) if limit > 0 else []
+            return written, claimed
+        claiming = self._turns.submit(
+            self.job_claim, queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now
+        )
+        try:
+            written = self.job_finish(outcomes, now=now)
+        except BaseException:
+            self._give_back(claiming)
+            raise
+        try:
+            return written, claiming.result()
+        except BackendError as exc:
+            log.warning("PostgreSQL store %s: a claim failed after the outcomes were written: %s", self.db.where, exc)
+            return written, []
+
+    def _give_back(self, claiming: Future[list[JobRecord]]) -> None:
+        """Release the jobs of a turn's claim whose outcomes failed (best effort)."""
+        try:
+            claimed = claiming.result()
+            if claimed:
+                self.job_release([Lease(r.id, r.lease_token or "") for r in claimed])
+        except BackendError as exc:
+            log.warning(
+                "PostgreSQL store %s: jobs claimed in a failed turn wait for their leases to expire: %s",
+                self.db.where,
+                exc,
+            )
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         if not leases:
@@ -216,8 +255,8 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
         if not outcomes:
             return set()
-        with self.db.transaction() as cur:
-            return self._finish(cur, outcomes, now)
+        with self.db.connection() as conn:  # one statement: its own transaction, no BEGIN/COMMIT
+            return self._finish(conn.cursor(), outcomes, now)
 
     def _finish(self, cur: Cursor, outcomes: Sequence[Outcome], now: float | None) -> set[str]:
         """Every outcome, its events and the task counters in one statement."""

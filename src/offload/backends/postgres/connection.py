@@ -9,9 +9,10 @@ import re
 import select
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
@@ -24,6 +25,8 @@ from ...errors import BackendError, BackendUnavailable, ConfigurationError
 # Query parameters of the URL that are offload's, not libpq's; they are taken out before
 # the URL reaches libpq (which refuses parameters it doesn't know).
 OPTION_KEYS = ("schema", "pool_min", "pool_max", "pool_timeout")
+
+T = TypeVar("T")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,49}$")
 
@@ -228,3 +231,27 @@ class Database:
             pool, self._pool = self._pool, None
         if pool is not None and self._pid == os.getpid():
             pool.close()
+
+
+class SideThread:
+    """One thread that runs calls beside the caller's (a worker's claim while its
+    outcomes are written), started on first use and again after fork()."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = -1
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self._lock:
+            if self._executor is None or self._pid != os.getpid():
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix=self.name)
+                self._pid = os.getpid()
+            return self._executor.submit(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None and self._pid == os.getpid():
+            executor.shutdown(wait=True)

@@ -187,7 +187,7 @@ SELECT id FROM u
 JOB_FINISH_MANY = (
     """
 WITH {t},
-o AS (
+o AS MATERIALIZED (
     SELECT * FROM unnest(%(id)b::text[], %(token)b::text[], %(status)b::text[], %(result)b::text[],
                          %(error)b::text[], %(traceback)b::text[], %(run_at)b::double precision[],
                          %(current)b::double precision[], %(total)b::double precision[],

@@ -1,0 +1,86 @@
+"""A worker's turn on PostgreSQL: its outcomes and its claim go to the server at the same
+time, on two connections (docs/postgres.md, "A worker's turn"). When one half fails, the
+other neither loses a job nor leaves one held."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+import pytest
+from tests.support.postgres import new_job
+
+from offload.backends.base import Outcome
+from offload.backends.postgres import PostgresBackend
+from offload.errors import BackendError
+from offload.job import JobStatus
+
+# Makes every UPDATE that turns a job into {status} fail, as a server error would.
+REFUSE = """
+CREATE FUNCTION offload.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'refused by the test';
+END $$;
+CREATE TRIGGER refuse BEFORE UPDATE ON offload.jobs
+    FOR EACH ROW WHEN (NEW.status = '{status}' AND OLD.status <> '{status}') EXECUTE FUNCTION offload.refuse();
+"""
+
+
+def _refuse(url: str, status: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(REFUSE.replace("{status}", status))
+
+
+def _statuses(url: str) -> dict[str, tuple[str, int]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT id, status, attempts FROM offload.jobs").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _turn(backend: PostgresBackend, outcomes: list[Outcome], limit: int) -> tuple[set[str], list[str]]:
+    written, claimed = backend.job_finish_and_claim(
+        outcomes, queues=["default"], limit=limit, worker_id="w", lease_s=30
+    )
+    return written, [r.id for r in claimed]
+
+
+def test_outcomes_and_claim_both_land(postgres_backend: PostgresBackend, postgres_url: str) -> None:
+    jobs = [new_job() for _ in range(5)]
+    postgres_backend.job_insert_many(jobs)
+    held = postgres_backend.job_claim(queues=["default"], limit=2, worker_id="w", lease_s=30)
+    done = [Outcome(r.id, r.lease_token or "", JobStatus.COMPLETED, result_json="1") for r in held]
+    written, claimed = _turn(postgres_backend, done, limit=3)
+    assert written == {r.id for r in held}
+    assert sorted(claimed) == sorted(j.id for j in jobs[2:])
+    statuses = _statuses(postgres_url)
+    assert {statuses[r.id][0] for r in held} == {"completed"}
+    assert {statuses[i][0] for i in claimed} == {"running"}
+
+
+def test_failed_outcomes_put_the_jobs_just_claimed_back(postgres_backend: PostgresBackend, postgres_url: str) -> None:
+    jobs = [new_job() for _ in range(3)]
+    postgres_backend.job_insert_many(jobs)
+    [a] = postgres_backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
+    _refuse(postgres_url, "completed")
+    with pytest.raises(BackendError, match="refused by the test"):
+        _turn(postgres_backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
+    statuses = _statuses(postgres_url)
+    assert statuses[a.id] == ("running", 1)  # still held: the worker writes its outcome again
+    # the claim beside the outcomes went through, and was given back with its attempt refunded
+    assert statuses[jobs[1].id] == ("queued", 0) and statuses[jobs[2].id] == ("queued", 0)
+
+
+def test_a_failed_claim_leaves_the_outcomes_written(
+    postgres_backend: PostgresBackend, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs = [new_job() for _ in range(3)]
+    postgres_backend.job_insert_many(jobs)
+    [a] = postgres_backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
+    _refuse(postgres_url, "running")
+    with caplog.at_level(logging.WARNING, logger="offload.backends.postgres.backend"):
+        written, claimed = _turn(postgres_backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
+    assert written == {a.id} and claimed == []
+    assert "a claim failed after the outcomes were written" in caplog.text
+    statuses = _statuses(postgres_url)
+    assert statuses[a.id] == ("completed", 1)
+    assert statuses[jobs[1].id] == ("queued", 0) and statuses[jobs[2].id] == ("queued", 0)
