@@ -247,7 +247,8 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
     def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:
         if not updates:
             return set()
-        params = [{"id": p.job_id, "token": p.token, "now": now, **records.progress_params(p)} for p in updates]
+        ordered = sorted(updates, key=lambda p: p.job_id)  # rows locked in id order (queries._HELD)
+        params = [{"id": p.job_id, "token": p.token, "now": now, **records.progress_params(p)} for p in ordered]
         with self.db.transaction() as cur:
             cur.executemany(self.q.JOB_PROGRESS, params, returning=True)
             return {row[0] for row in _results(cur) if row is not None}

@@ -151,12 +151,34 @@ FROM picked, t
 WHERE j.id = picked.id AND j.status IN ('scheduled', 'queued', 'retrying')
 RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
 
-JOB_HEARTBEAT = """
+# A worker's statements that write several of its running jobs can run at the same
+# moment (a turn's outcomes in its loop; a heartbeat, progress or a release from its
+# services thread), and an UPDATE ... FROM locks rows in whatever order its plan meets
+# them: two such statements could deadlock. All of them take the rows in id order:
+# a heartbeat and a release lock them first (held, below); progress goes one job per
+# statement, sorted by id (backend.job_progress); a turn's outcomes are sorted by id
+# and met in that order whichever side the plan starts from (the outcomes, or the
+# jobs_status index on (status, id)); locking them first too cost a sixth of the
+# statement. A row that changed while its lock was awaited is checked again (READ
+# COMMITTED), so a job another statement just finished is left out.
+_HELD = """held AS MATERIALIZED (
+    SELECT j.id FROM {s}.jobs AS j JOIN {leases} ON j.id = l.id AND j.lease_token = l.token
+    WHERE j.status = 'running'
+    ORDER BY j.id
+    FOR UPDATE OF j
+)"""
+_LEASES = "unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token)"
+
+JOB_HEARTBEAT = (
+    "WITH "
+    + _HELD.replace("{leases}", _LEASES)
+    + """
 UPDATE {s}.jobs AS j SET lease_expires_at = {now} + %(lease_s)s
-FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token)
-WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+FROM held
+WHERE j.id = held.id AND j.status = 'running'
 RETURNING j.id, j.cancel_requested
 """
+)
 
 # Progress and its events in one statement: the events are written only when the
 # guarded UPDATE found the job (the INSERT reads from its RETURNING).
@@ -195,6 +217,7 @@ o AS MATERIALIZED (
         WITH ORDINALITY AS o(id, token, status, result, error, traceback, run_at, current, total,
                              message, messages, n)
     WHERE o.status IN ('completed', 'failed', 'retrying', 'cancelled')
+    ORDER BY o.id  -- the jobs' rows are locked in id order (see _HELD)
 ),
 u AS (
     UPDATE {s}.jobs AS j
@@ -240,8 +263,10 @@ SELECT id FROM u
 
 # Graceful shutdown: back to queued at once, and the attempt does not count. A job
 # somebody asked to cancel is not put back: the request is honoured now.
-JOB_RELEASE = """
-WITH {t}
+JOB_RELEASE = (
+    "WITH {t}, "
+    + _HELD.replace("{leases}", _LEASES)
+    + """
 UPDATE {s}.jobs AS j
 SET status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
     attempts = CASE WHEN j.cancel_requested THEN j.attempts ELSE greatest(j.attempts - 1, 0) END,
@@ -249,10 +274,11 @@ SET status = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'queued' END,
     completed_at = CASE WHEN j.cancel_requested THEN t.now END,
     started_at = CASE WHEN j.cancel_requested THEN j.started_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
-FROM unnest(%(ids)s::text[], %(tokens)s::text[]) AS l(id, token), t
-WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+FROM held, t
+WHERE j.id = held.id AND j.status = 'running'
 RETURNING j.id, j.queue, j.status
 """
+)
 
 # A job whose cancel was requested ends cancelled instead. The statement itself decides
 # which expired jobs it takes: rows another recoverer
