@@ -46,7 +46,10 @@ def test_the_number_ahead_follows_how_long_runs_take() -> None:
     ahead = ClaimAhead(16, wait_s=0.001)
     assert ahead.extra == 0  # nothing known yet: nothing ahead
     ahead.ran([0.00005] * 5)
-    assert ahead.extra == 16  # one per slot at most
+    assert ahead.extra == 64  # four per slot at most
+    middling = ClaimAhead(16, wait_s=0.001)
+    middling.ran([0.0005] * 5)
+    assert middling.extra == 32  # 16 slots free up every 0.5 ms: 32 in line wait ~1 ms
     slow = ClaimAhead(16, wait_s=0.001)
     slow.ran([0.01] * 5)
     assert slow.extra == 1  # 16 slots free up every 10 ms: the next job waits ~0.6 ms
@@ -61,13 +64,13 @@ def test_the_number_ahead_follows_how_long_runs_take() -> None:
 def test_a_long_wait_stops_claiming_ahead_until_runs_are_short_again() -> None:
     ahead = ClaimAhead(4, wait_s=0.001)
     ahead.ran([0.0001] * 3)
-    assert ahead.extra == 4
+    assert ahead.extra == 16
     ahead.waited(0.2)
     assert ahead.extra == 0
     ahead.ran([])  # the wait counts like a run that long
     assert ahead.extra == 0
     ahead.ran([0.0001] * 40)
-    assert ahead.extra == 4
+    assert ahead.extra == 16
 
 
 def test_short_jobs_are_claimed_ahead_but_never_run_more_than_the_slots(app: offload.App) -> None:

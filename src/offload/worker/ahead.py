@@ -6,8 +6,8 @@ for jobs of a few tens of microseconds the turn is most of the time.
 How many: a job claimed ahead waits for a slot of its own. With ``concurrency`` slots
 that each free up every ``run_s`` seconds on average, the k-th job in line waits about
 ``k * run_s / concurrency``. Claiming ``concurrency * wait_s / run_s`` ahead keeps that
-wait under ``wait_s`` (the ``claim_ahead_s`` setting, 1 ms), and never more than one
-job per slot. Jobs of 100 ms or more are never claimed ahead of a free slot.
+wait under ``wait_s`` (the ``claim_ahead_s`` setting, 1 ms), and never more than
+``PER_SLOT`` jobs per slot. Jobs of 100 ms or more are never claimed ahead of a free slot.
 """
 
 from __future__ import annotations
@@ -15,6 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 SMOOTHING = 0.2  # weight of the newest run in the running mean of run times
+
+# At most this many jobs ahead per slot. More ahead means bigger turns (a turn writes
+# the outcomes of all that ran meanwhile and claims as many), and a store's statement
+# costs less a job the more jobs it carries. Drains of 10,000 no-op jobs, 16 slots,
+# against one per slot: PostgreSQL +12 % with 2, +18 % with 4, less again with 8;
+# SQLite +6 % with 4.
+PER_SLOT = 4
 
 
 class ClaimAhead:
@@ -43,4 +50,4 @@ class ClaimAhead:
         if run_s is None or self.wait_s <= 0:
             self.extra = 0
         else:
-            self.extra = min(self.concurrency, int(self.concurrency * self.wait_s / max(run_s, 1e-9)))
+            self.extra = min(PER_SLOT * self.concurrency, int(self.concurrency * self.wait_s / max(run_s, 1e-9)))
