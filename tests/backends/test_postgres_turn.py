@@ -60,7 +60,7 @@ def test_outcomes_and_claim_both_land(postgres_backend: PostgresBackend, postgre
     assert {statuses[i][0] for i in claimed} == {"running"}
 
 
-def test_failed_outcomes_put_the_jobs_just_claimed_back(postgres_backend: PostgresBackend, postgres_url: str) -> None:
+def test_failed_outcomes_undo_the_claim_beside_them(postgres_backend: PostgresBackend, postgres_url: str) -> None:
     jobs = [new_job() for _ in range(3)]
     postgres_backend.job_insert_many(jobs)
     [a] = postgres_backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
@@ -69,8 +69,25 @@ def test_failed_outcomes_put_the_jobs_just_claimed_back(postgres_backend: Postgr
         _turn(postgres_backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
     statuses = _statuses(postgres_url)
     assert statuses[a.id] == ("running", 1)  # still held: the worker writes its outcome again
-    # the claim beside the outcomes went through, and was given back with its attempt refunded
+    # the claim waited for the outcomes and was rolled back: never claimed, no events
     assert statuses[jobs[1].id] == ("queued", 0) and statuses[jobs[2].id] == ("queued", 0)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        events = conn.execute(
+            "SELECT data->>'status' FROM offload.events WHERE job_id = ANY(%s)", ([jobs[1].id, jobs[2].id],)
+        ).fetchall()
+    assert [e[0] for e in events] == ["queued", "queued"]
+
+
+def test_a_store_with_one_connection_runs_the_turn_in_one_transaction(postgres_url: str) -> None:
+    backend = PostgresBackend(postgres_url, pool_max=1, pool_min=1, pool_timeout=2.0)
+    backend.migrate()
+    try:
+        backend.job_insert_many([new_job() for _ in range(3)])
+        [a] = backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
+        written, claimed = _turn(backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
+        assert written == {a.id} and len(claimed) == 2
+    finally:
+        backend.close()
 
 
 def test_a_failed_claim_leaves_the_outcomes_written(

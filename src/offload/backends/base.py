@@ -285,8 +285,11 @@ class Backend(Protocol):
         lease_s: float,
         now: float | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
-        """job_finish then job_claim in ONE transaction (a busy worker's loop makes one
-        round trip per turn). ``limit`` 0 claims nothing."""
+        """A worker's turn: job_finish and job_claim in one call (a busy worker's loop
+        makes one call per turn). The outcomes are durable when it returns. A store
+        may run the two at once in separate transactions (PostgreSQL does); a retry
+        due now among the outcomes can still be claimed in the same turn. ``limit`` 0
+        claims nothing."""
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         """Put held jobs back to queued, refunding the attempt (graceful shutdown). A job

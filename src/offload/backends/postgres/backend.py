@@ -189,47 +189,54 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
     ) -> tuple[set[str], list[JobRecord]]:
         """The outcomes and the claim at the same time, on two connections: the server
         runs each in a process of its own, so a turn costs the longer of the two instead
-        of their sum (docs/postgres.md, "A worker's turn"). The outcomes commit durably,
-        the claim alone (relaxed, like job_claim's).
+        of their sum (docs/postgres.md, "A worker's turn"). The outcomes commit durably.
+        The claim waits for them, uncommitted, and commits (relaxed, like job_claim's)
+        only once they have; if they fail, it is rolled back, so a failed turn never
+        leaves jobs claimed that the worker doesn't know of (and a server that goes away
+        mid-turn ends both). If only the claim fails, the outcomes stand and the turn
+        claims nothing (the next turn asks again).
 
         A retry due now may be claimed in the same turn: when one is among the outcomes,
-        the claim follows them in their transaction instead. If the outcomes fail, the
-        jobs just claimed are put back before the error is raised (those a failed put-back
-        leaves go back when their leases expire); if only the claim fails, the outcomes
-        stand and the turn claims nothing (the next turn asks again)."""
+        the claim follows them in their transaction instead."""
         if not outcomes:
             return set(), self.job_claim(queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now)
-        if limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
+        serial = self.settings.pool_max < 2  # both halves at once need two connections
+        if serial or limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
             with self.db.transaction() as cur:
                 written = self._finish(cur, outcomes, now)
                 claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False) if limit > 0 else []
             return written, claimed
-        claiming = self._turns.submit(
-            self.job_claim, queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now
-        )
+        outcomes_written: Future[bool] = Future()
+        claiming = self._turns.submit(self._claim_after, outcomes_written, queues, limit, worker_id, lease_s, now)
         try:
             written = self.job_finish(outcomes, now=now)
         except BaseException:
-            self._give_back(claiming)
+            outcomes_written.set_result(False)
+            claiming.exception()  # wait for the rollback: the turn ends with nothing claimed
             raise
+        outcomes_written.set_result(True)
         try:
             return written, claiming.result()
         except BackendError as exc:
             log.warning("PostgreSQL store %s: a claim failed after the outcomes were written: %s", self.db.where, exc)
             return written, []
 
-    def _give_back(self, claiming: Future[list[JobRecord]]) -> None:
-        """Release the jobs of a turn's claim whose outcomes failed (best effort)."""
-        try:
-            claimed = claiming.result()
-            if claimed:
-                self.job_release([Lease(r.id, r.lease_token or "") for r in claimed])
-        except BackendError as exc:
-            log.warning(
-                "PostgreSQL store %s: jobs claimed in a failed turn wait for their leases to expire: %s",
-                self.db.where,
-                exc,
-            )
+    def _claim_after(
+        self,
+        outcomes_written: Future[bool],
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float | None,
+    ) -> list[JobRecord]:
+        """A turn's claim, committed only if the turn's outcomes were (see above)."""
+        with self.db.transaction() as cur:
+            claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=True)
+            if not outcomes_written.result():
+                claimed = []
+                raise psycopg.Rollback()  # leaves the block, the claim undone
+        return claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
         if not leases:
