@@ -6,12 +6,12 @@ several of a worker's jobs take them in id order, so that they never deadlock.""
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 from tests.support.postgres import new_job
+from tests.support.procs import wait_for
 
 from offload.backends.base import Lease, Outcome, Progress
 from offload.backends.postgres import PostgresBackend
@@ -108,16 +108,14 @@ def test_a_failed_claim_leaves_the_outcomes_written(
 
 def _wait_for_lock(url: str) -> None:
     """Until a session of this test's database waits for a row lock."""
-    deadline = time.monotonic() + 10
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
     with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the worker's statement never waited for the other transaction")
+        wait_for(
+            lambda: (conn.execute(sql).fetchone() or (0,))[0],
+            10,
+            interval=0.01,
+            message="the worker's statement to wait for the other transaction",
+        )
 
 
 @pytest.mark.parametrize("write", ["heartbeat", "progress", "finish", "release"])
