@@ -133,11 +133,11 @@ class Services:
         """Jobs claimed ahead that still wait for a slot after GIVE_BACK_S (every slot
         is busy with long runs) go back to their queue, for any worker, and the worker
         claims nothing ahead until its runs are short again."""
-        w, now, older_than = self.w, time.monotonic(), GIVE_BACK_S
+        w, now = self.w, time.monotonic()
         waiting = []
         for run in w.runs():
             with run.lock:
-                if run.done or run.begun or now - run.started < older_than:
+                if run.done or run.begun or now - run.started < GIVE_BACK_S:
                     continue
                 run.done = True  # a slot that gets to it now passes it by
             waiting.append(run)

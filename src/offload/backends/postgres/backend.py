@@ -204,7 +204,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         if serial or limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
             with self.db.transaction() as cur:
                 written = self._finish(cur, outcomes, now)
-                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False) if limit > 0 else []
+                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False)
             return written, claimed
         outcomes_written: Future[bool] = Future()
         claiming = self._turns.submit(self._claim_after, outcomes_written, queues, limit, worker_id, lease_s, now)
