@@ -6,6 +6,7 @@ several of a worker's jobs take them in id order, so that they never deadlock.""
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -13,7 +14,8 @@ import pytest
 from tests.support.postgres import new_job
 from tests.support.procs import wait_for
 
-from offload.backends.base import Lease, Outcome, Progress
+import offload
+from offload.backends.base import ClaimFailed, Lease, Outcome, Progress
 from offload.backends.postgres import PostgresBackend
 from offload.errors import BackendError
 from offload.job import JobStatus
@@ -90,20 +92,57 @@ def test_a_store_with_one_connection_runs_the_turn_in_one_transaction(postgres_u
         backend.close()
 
 
-def test_a_failed_claim_leaves_the_outcomes_written(
-    postgres_backend: PostgresBackend, postgres_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_failed_claim_leaves_the_outcomes_written(postgres_backend: PostgresBackend, postgres_url: str) -> None:
     jobs = [new_job() for _ in range(3)]
     postgres_backend.job_insert_many(jobs)
     [a] = postgres_backend.job_claim(queues=["default"], limit=1, worker_id="w", lease_s=30)
     _refuse(postgres_url, "running")
-    with caplog.at_level(logging.WARNING, logger="offload.backends.postgres.backend"):
-        written, claimed = _turn(postgres_backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
-    assert written == {a.id} and claimed == []
-    assert "a claim failed after the outcomes were written" in caplog.text
+    with pytest.raises(ClaimFailed, match="outcomes were written, but the claim failed: .*refused by the test") as e:
+        _turn(postgres_backend, [Outcome(a.id, a.lease_token or "", JobStatus.COMPLETED)], limit=2)
+    assert e.value.written == {a.id} and not e.value.retryable
     statuses = _statuses(postgres_url)
     assert statuses[a.id] == ("completed", 1)
     assert statuses[jobs[1].id] == ("queued", 0) and statuses[jobs[2].id] == ("queued", 0)
+
+
+def test_a_worker_whose_claim_failed_asks_again_once_the_store_answers(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The outcomes of a turn were written, its claim failed: the worker then holds
+    nothing, and no ring is coming. It treats the claim's failure as the store's and
+    asks again as soon as the store answers, not after its poll interval (a minute
+    here), nor does it write those outcomes twice."""
+    app = offload.App(postgres_url, poll_s=60, claim_ahead_s=0)
+    gate = threading.Event()
+
+    @app.task()
+    def gated(job: offload.JobContext) -> str:
+        gate.wait(10)
+        return "first"
+
+    @app.task()
+    def second(job: offload.JobContext) -> str:
+        return "second"
+
+    worker = None
+    try:
+        first = gated.enqueue()
+        worker = app.run_workers(concurrency=1)
+        wait_for(lambda: first.refresh().status == JobStatus.RUNNING, message="the first job to run")
+        _refuse(postgres_url, "running")
+        after = second.enqueue()  # rings the worker, whose only slot is taken
+        with caplog.at_level(logging.WARNING, logger="offload.worker.runner"):
+            gate.set()
+            wait_for(lambda: first.refresh().status == JobStatus.COMPLETED, message="the first outcome")
+            wait_for(lambda: "the claim failed" in caplog.text, message="the worker to see its claim fail")
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER refuse ON offload.jobs")
+        assert after.wait(15) == "second"
+        assert "dropped" not in caplog.text  # the first outcome was not written again
+    finally:
+        if worker is not None:
+            worker.stop(grace=1, timeout=10)
+        app.close()
 
 
 def _wait_for_lock(url: str) -> None:

@@ -42,8 +42,10 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     workers = {h: procs.worker("--concurrency", "16", env={**WORKER_ENV, "OFFLOAD_HOSTNAME": h}, name=h) for h in HOSTS}
     wait_registered(app, workers)
     # Long jobs first (claim order is run_at, then id): they run through the outage.
+    # The short ones take 50 ms each, so that the 48 slots need 6 s at least for all:
+    # however fast the machine, every worker is busy when the server stops.
     sleepers = app.enqueue_many("sleep_for", [((2.0,), {}) for _ in range(12)])
-    quick = app.enqueue_many("noop", [((), {"n": n}) for n in range(6000)])
+    quick = app.enqueue_many("sleep_for", [((0.05,), {"step": 0.05}) for _ in range(6000)])
     accepted = [h.id for h in sleepers + quick]
 
     def sleepers_running() -> bool:

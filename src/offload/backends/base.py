@@ -24,8 +24,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import BackendError
 from ..job import JobRecord, JobStatus
 from ..schedule import ScheduleRecord
+
+
+class ClaimFailed(BackendError):
+    """job_finish_and_claim wrote the outcomes, but its claim failed: ``written`` are
+    the ids written (they stand), and nothing was claimed. The caller treats it as a
+    failing store (the claim may be asked again, later), and keeps no outcome to write
+    again."""
+
+    def __init__(self, written: set[str], cause: BackendError) -> None:
+        super().__init__(f"the outcomes were written, but the claim failed: {cause}")
+        self.written = written
+        self.retryable = cause.retryable
 
 
 # Not frozen, unlike the other records: a bulk enqueue builds one for every job, and a
@@ -289,7 +302,8 @@ class Backend(Protocol):
         makes one call per turn). The outcomes are durable when it returns. A store
         may run the two at once in separate transactions (PostgreSQL does); a retry
         due now among the outcomes can still be claimed in the same turn. ``limit`` 0
-        claims nothing."""
+        claims nothing. If the outcomes were written but the claim failed, it raises
+        ClaimFailed."""
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
         """Put held jobs back to queued, refunding the attempt (graceful shutdown). A job

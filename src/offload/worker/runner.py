@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Outcome, Waiter
+from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
 from ..context import JobContext
 from ..errors import JobCancelled, OffloadError
 from ..job import JobRecord, JobStatus
@@ -202,6 +202,9 @@ class Worker:
                     set(),
                     self.backend.job_claim(queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s),
                 )
+        except ClaimFailed as exc:  # the outcomes stand: only the claim is to ask again
+            self._retire(batch, exc.written | released)
+            raise
         except OffloadError:
             self._done.extendleft(reversed(batch))  # keep them; write again later
             raise

@@ -8,7 +8,6 @@ or BackendError, and the same object keeps working once the server is back.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -18,7 +17,7 @@ import psycopg
 from ...errors import BackendError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from .. import records as shared
-from ..base import HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
+from ..base import ClaimFailed, HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
 from . import records
 from .aio import AsyncReads
 from .catalog import CatalogMixin
@@ -29,8 +28,6 @@ from .queries import Queries
 from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
 
 Cursor = psycopg.Cursor[Any]
-
-log = logging.getLogger(__name__)
 
 
 class PostgresBackend(EnqueueMixin, CatalogMixin):
@@ -193,8 +190,8 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         The claim waits for them, uncommitted, and commits (relaxed, like job_claim's)
         only once they have; if they fail, it is rolled back, so a failed turn never
         leaves jobs claimed that the worker doesn't know of (and a server that goes away
-        mid-turn ends both). If only the claim fails, the outcomes stand and the turn
-        claims nothing (the next turn asks again).
+        mid-turn ends both). If only the claim fails, the outcomes stand and ClaimFailed
+        says which were written.
 
         A retry due now may be claimed in the same turn: when one is among the outcomes,
         the claim follows them in their transaction instead."""
@@ -218,8 +215,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         try:
             return written, claiming.result()
         except BackendError as exc:
-            log.warning("PostgreSQL store %s: a claim failed after the outcomes were written: %s", self.db.where, exc)
-            return written, []
+            raise ClaimFailed(written, exc) from exc
 
     def _claim_after(
         self,
