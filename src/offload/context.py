@@ -11,6 +11,9 @@ from .backends.base import Progress
 from .errors import JobCancelled
 from .job import JobRecord
 
+_isfinite = math.isfinite
+_PLAIN = (int, float)
+
 
 class JobContext:
     """Progress, messages and cancellation for one run of one job.
@@ -48,8 +51,9 @@ class JobContext:
         omitted after the first call. Costs well under a microsecond: call it as often
         as you like."""
         kind = type(current)
-        if (kind is not int and (kind is not float or not math.isfinite(current))) or (
-            total is not None and (type(total) not in (int, float) or not math.isfinite(total) or total < 0)
+        if not (kind is int is type(total) and total >= 0) and not (  # the usual call, then plain numbers
+            (kind is int or (kind is float and _isfinite(current)))
+            and (total is None or (type(total) in _PLAIN and _isfinite(total) and total >= 0))
         ):
             _check_progress(current, total)  # names the problem, or lets odd-but-valid numbers through
         self._progress = (current, self._progress[1] if total is None else total)
