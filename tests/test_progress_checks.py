@@ -1,7 +1,7 @@
 """set_progress takes the usual calls on a fast path: whatever the path, it takes exactly
 the finite numbers (a total of at least 0, or none to keep the last; a current of None
-leaves the amount open), refuses the rest
-with a ValueError that names the argument, and a refused call changes nothing."""
+leaves the amount open), refuses the rest with a ValueError that names the argument,
+and a refused call changes nothing."""
 
 from __future__ import annotations
 
