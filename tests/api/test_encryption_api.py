@@ -19,7 +19,7 @@ from offload.service import TokenService
 from tests.api.conftest import FAST_ENV, start_server, wait_status
 from tests.api.sse import read_all
 from tests.support import rawstore
-from tests.support.procs import Procs
+from tests.support.procs import Procs, wait_for
 
 TASKS = "tests.api.tasks_secret:app"
 KEY = generate_key()
@@ -100,3 +100,19 @@ def test_a_server_without_the_key_answers_500_without_details_and_stays_up(secur
     logs = secured.procs.logs()
     assert f"job {job_id}: cannot decrypt its args: key id 'k1' is not configured" in logs  # for the operator
     assert KEY not in logs and master not in logs
+
+
+def test_a_server_without_the_key_still_lists_workers_and_their_running_jobs(secured: Secured) -> None:
+    with secured.client(secured.base, "dave") as dave, secured.client(secured.keyless, "dave") as elsewhere:
+        job_id = dave.post("/api/jobs", json={"task": "hold", "args": ["master"]}).json()["job_id"]
+        wait_status(dave, job_id, {"running"})
+        try:
+
+            def listed() -> bool:
+                r = elsewhere.get("/api/workers")
+                assert r.status_code == 200, r.text
+                return [job_id] == [j for w in r.json()["workers"] for j in w["running"]]
+
+            wait_for(listed, message="the running job in GET /api/workers")  # workers register every second or so
+        finally:
+            assert dave.post(f"/api/jobs/{job_id}/cancel").status_code == 200

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Event, WorkerInfo
+from ..backends.base import Backend, Event, JobFilter, WorkerInfo
 from ..errors import AccessDenied, InvalidRequest, JobNotFound, OffloadError
-from ..job import JobRecord, iso
+from ..job import JobRecord, JobStatus, iso
 from .principal import Principal
 from .requests import MAX_KEY, ListQuery, SubmitRequest, plausible_id
 
@@ -148,7 +148,8 @@ class JobService:
         infos = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
         mine: set[str] | None = None
         if not principal.admin and any(w.running for w in infos):
-            own = self.app.list_jobs(status="running", owner=principal.user, limit=1000)
+            # the store's records, not app.list_jobs: only ids are needed, nothing to decrypt
+            own = self.backend.job_list(JobFilter(status=JobStatus.RUNNING, owner=principal.user, limit=1000))
             mine = {r.id for r in own}
         return [_worker_json(w, mine) for w in infos]
 
