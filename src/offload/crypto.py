@@ -113,7 +113,9 @@ class Keyring:
 
     def seal(self, plain_json: str, job_id: str, field: str) -> str:
         """The JSON text that stores ``plain_json`` encrypted with the newest key."""
-        kid = next(iter(self._keys))
+        kid = next(iter(self._keys), None)
+        if kid is None:
+            raise ConfigurationError(f"job {job_id}: no encryption key to encrypt its {field} with; set {SETTING}")
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._cipher(kid).encrypt(nonce, plain_json.encode(), _associated(kid, job_id, field))
         return f'"{VERSION}:{kid}:{base64.b64encode(nonce + sealed).decode()}"'
