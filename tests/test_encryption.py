@@ -255,6 +255,12 @@ def test_bad_keys_are_a_configuration_error_that_shows_no_key(sqlite_url: str, k
             assert part[:12] not in str(caught.value)
 
 
+def test_keys_that_are_not_a_string_are_refused_without_being_shown(sqlite_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="must be a string, got bytes") as caught:
+        offload.App(sqlite_url, encryption_keys=f"k1:{KEY_1}".encode())
+    assert KEY_1 not in str(caught.value)
+
+
 def test_keys_come_from_the_environment_and_no_repr_shows_them(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -72,6 +72,8 @@ class Keyring:
     @classmethod
     def parse(cls, spec: str) -> Keyring:
         """``"kid1:BASE64KEY,kid0:OLDKEY"``; an empty string is no keys."""
+        if not isinstance(spec, str):  # its value is not shown: it may hold a key
+            raise ConfigurationError(f"{SETTING} must be a string, got {type(spec).__name__}")
         entries = [e.strip() for e in spec.split(",")] if spec.strip() else []
         keys: list[tuple[str, bytes]] = []
         for n, entry in enumerate(entries, 1):
