@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 from . import serialization
 from .backends import open_backend
 from .backends.base import Backend, JobFilter, NewJob, PruneRule
+from .crypto import SEALED, Keyring
 from .errors import ConfigurationError, InvalidArguments, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
 from .job import JobRecord, JobStatus, job_ids
@@ -34,6 +35,7 @@ class App:
         if url is not None:
             overrides["url"] = url
         self.settings = base.override(**overrides)
+        self.keyring = Keyring.parse(self.settings.encryption_keys)
         self.tasks: dict[str, Task] = {}
         self._backend_obj = open_backend(self.settings.url)  # validates the URL and path now
         self._migrated = False
@@ -70,11 +72,14 @@ class App:
     ) -> Task | Callable[[Callable[..., Any]], Task]:
         """Register a function as a task: ``@app.task(queue=, priority=, retries=,
         backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
-        keep_failed_s=)``."""
+        keep_failed_s=, encrypt=)``. ``encrypt=True`` stores the args, kwargs and result
+        of its jobs encrypted (docs/security.md)."""
         opts = TaskOptions(**options)
 
         def register(func: Callable[..., Any]) -> Task:
             task_name = name or func.__name__
+            if opts.encrypt:
+                self.keyring.require(task_name)
             if task_name in self.tasks and self.tasks[task_name].fn is not func:
                 raise ConfigurationError(f"a task named {task_name!r} is already registered")
             task = Task(self, func, task_name, opts)
@@ -163,7 +168,7 @@ class App:
                 raise PayloadTooLarge(size, limit)
             return NewJob(next(ids), task_name, queue, args_json, kwargs_json, *rest)
 
-        return make
+        return self.keyring.sealing(make) if opts.encrypt else make
 
     # -- lookups ------------------------------------------------------------------------
 
@@ -171,7 +176,12 @@ class App:
         record = self.backend.job_get(job_id)
         if record is None:
             raise JobNotFound(job_id)
-        return JobHandle(self, job_id, record)
+        return JobHandle(self, job_id, self.reveal(record))
+
+    def reveal(self, record: JobRecord) -> JobRecord:
+        """The record with the args, kwargs and result of an encrypted job decrypted
+        (DecryptionFailed when this process lacks its key); any other record as it is."""
+        return record if record.args.__class__ is not SEALED else self.keyring.reveal(record)
 
     def list_jobs(
         self,
@@ -192,7 +202,7 @@ class App:
             before_id=before,
             limit=max(1, min(int(limit), 1000)),
         )
-        return self.backend.job_list(flt)
+        return [self.reveal(r) for r in self.backend.job_list(flt)]
 
     # -- workers ------------------------------------------------------------------------
 

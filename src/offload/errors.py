@@ -15,6 +15,8 @@ OffloadError
 ├── AccessDenied              authenticated, but not allowed (admin-only actions)
 ├── InvalidRequest            a request parameter that can't be understood
 │   └── InvalidField          a field of a request body with the wrong type or value
+├── DecryptionFailed          an encrypted job's value can't be opened (key id not
+│                             configured, wrong key, altered or moved ciphertext)
 ├── WaitTimeout               JobHandle.wait ran out of time
 ├── JobFailed                 JobHandle.wait on a job that ended failed
 └── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
@@ -29,6 +31,7 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "ConfigurationError",
+    "DecryptionFailed",
     "EnqueueError",
     "InvalidArguments",
     "InvalidField",
@@ -129,6 +132,18 @@ class InvalidRequest(OffloadError):
 
 class InvalidField(InvalidRequest):
     """A field of a request body that is missing, of the wrong type or out of range (422)."""
+
+
+class DecryptionFailed(OffloadError):
+    """A value of a job made with ``encrypt=True`` can't be decrypted here. The message
+    names the job, the field and the key id, never key material."""
+
+    def __init__(self, job_id: str, field: str, reason: str, key_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.field = field
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(f"job {job_id}: cannot decrypt its {field}: {reason}")
 
 
 class WaitTimeout(OffloadError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ConfigurationError
@@ -32,6 +32,9 @@ class Settings:
     run_scheduler: bool = True  # every worker also fires due schedules (exactly once overall)
     scheduler_s: float = 1.0
     hostname: str = ""  # the worker's host identity in the store; empty: socket.gethostname()
+    # "kid1:BASE64KEY,kid0:OLDKEY" for tasks with encrypt=True: the first encrypts, all
+    # decrypt (offload.crypto). Secret: left out of the repr.
+    encryption_keys: str = field(default="", repr=False)
 
     def with_env(self, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

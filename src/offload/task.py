@@ -30,6 +30,7 @@ class TaskOptions:
     keep_completed_s: float | None = None  # retention override for this task
     keep_completed: int | None = None
     keep_failed_s: float | None = None
+    encrypt: bool = False  # args, kwargs and result stored encrypted (offload.crypto)
 
     def __post_init__(self) -> None:
         if not isinstance(self.queue, str) or not self.queue:
@@ -40,6 +41,8 @@ class TaskOptions:
             raise ConfigurationError(f"backoff must be >= 0, got {self.backoff!r}")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigurationError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        if not isinstance(self.encrypt, bool):
+            raise ConfigurationError(f"encrypt must be True or False, got {self.encrypt!r}")
 
 
 @dataclass(slots=True)

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Event, WorkerInfo
+from ..backends.base import Backend, Event, JobFilter, WorkerInfo
 from ..errors import AccessDenied, InvalidRequest, JobNotFound, OffloadError
-from ..job import JobRecord, iso
+from ..job import JobRecord, JobStatus, iso
 from .principal import Principal
 from .requests import MAX_KEY, ListQuery, SubmitRequest, plausible_id
 
@@ -79,10 +79,11 @@ class JobService:
         return self.visible(principal, job_id, await reads.job_get(job_id) if plausible_id(job_id) else None)
 
     def visible(self, principal: Principal, job_id: str, record: JobRecord | None) -> JobRecord:
-        """``record`` (job_id's, or None) if the principal may see it; else JobNotFound."""
+        """``record`` (job_id's, or None), decrypted, if the principal may see it; else
+        JobNotFound."""
         if record is None or not principal.may_see(record):
             raise JobNotFound(job_id)
-        return record
+        return self.app.reveal(record)
 
     def list_jobs(self, principal: Principal, query: ListQuery) -> Page:
         """Newest first; ``next_cursor`` is None on the last page."""
@@ -101,14 +102,17 @@ class JobService:
 
     def cancel(self, principal: Principal, job_id: str) -> JobRecord:
         self.get(principal, job_id)
-        return self.backend.job_cancel(job_id)
+        return self.app.reveal(self.backend.job_cancel(job_id))
 
     def retry(self, principal: Principal, job_id: str) -> JobRecord:
         self.get(principal, job_id)
-        return self.backend.job_retry(job_id)
+        return self.app.reveal(self.backend.job_retry(job_id))
 
     def delete(self, principal: Principal, job_id: str) -> None:
-        self.get(principal, job_id)
+        # Not self.get: a job this process can't decrypt (its key is gone) may still be deleted.
+        record = self.backend.job_get(job_id) if plausible_id(job_id) else None
+        if record is None or not principal.may_see(record):
+            raise JobNotFound(job_id)
         self.backend.job_delete(job_id)
 
     # -- queues and workers -------------------------------------------------------------
@@ -144,7 +148,8 @@ class JobService:
         infos = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
         mine: set[str] | None = None
         if not principal.admin and any(w.running for w in infos):
-            own = self.app.list_jobs(status="running", owner=principal.user, limit=1000)
+            # the store's records, not app.list_jobs: only ids are needed, nothing to decrypt
+            own = self.backend.job_list(JobFilter(status=JobStatus.RUNNING, owner=principal.user, limit=1000))
             mine = {r.id for r in own}
         return [_worker_json(w, mine) for w in infos]
 
