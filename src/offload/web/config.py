@@ -13,6 +13,7 @@ from ..errors import ConfigurationError
 class WebConfig:
     auth: bool = True  # False: the --no-auth dev mode, every caller is an admin
     max_body: int = 0  # bytes; 0: the App's max_payload plus 64 KiB for the rest of the body
+    max_drain: int = 16 * 1024 * 1024  # bytes of a refused body read and dropped so the client sees the 413
     poll_rate: float = 20.0  # requests per second per token (a token bucket); 0: no limit
     poll_burst: float = 40.0  # requests a token may make at once before the rate applies
     max_streams: int = 32  # open SSE / WebSocket streams per token
