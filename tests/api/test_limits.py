@@ -117,7 +117,7 @@ def test_deeply_nested_json_is_4xx(api, user):
         r = c.post("/api/jobs", content=body, headers={"Content-Type": "application/json"})
         assert 400 <= r.status_code < 500, (depth, r.status_code, r.text[:200])
     fine = '{"task": "echo", "kwargs": {"value": ' + "[" * 50 + "]" * 50 + "}}"
-    assert c.post("/api/jobs", content=fine).status_code == 202
+    assert c.post("/api/jobs", content=fine, headers={"Content-Type": "application/json"}).status_code == 202
     assert count_jobs(api, name) == 1
 
 

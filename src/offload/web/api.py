@@ -110,7 +110,7 @@ async def submit_job(request: Request) -> Response:
     s = server(request)
     p = await run_in_threadpool(s.principal, request)
     key = idempotency_key(request.headers.get("idempotency-key"))
-    body = await read_json(request.stream(), s.body_limit)
+    body = await read_json(request.stream(), s.body_limit, request.headers.get("content-type"))
     req = SubmitRequest.from_json(body)
     done = await run_in_threadpool(lambda: s.jobs.submit(p, req, idempotency_key=key))
     headers = {"Location": f"/api/jobs/{done.job_id}"}

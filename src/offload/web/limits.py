@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge
+from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..service import InvalidRequest
 from .errors import RateLimited, describe
 
@@ -126,9 +126,20 @@ async def _answer(send: Send, exc: Exception) -> None:
     await send({"type": "http.response.body", "body": raw})
 
 
-async def read_json(chunks: AsyncIterator[bytes], limit: int) -> Any:
-    """Read a JSON body of at most ``limit`` bytes: 413 beyond it, 400 when it isn't
-    JSON (nesting deeper than the parser's limit included)."""
+def require_json(content_type: str | None) -> None:
+    """Raise UnsupportedMediaType (415) unless ``content_type`` is application/json;
+    parameters (``; charset=utf-8``) are allowed. A text/plain or form body is refused
+    rather than parsed as JSON: browsers send those cross-site without a preflight."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType(content_type)
+
+
+async def read_json(chunks: AsyncIterator[bytes], limit: int, content_type: str | None) -> Any:
+    """Read a JSON body of at most ``limit`` bytes: 415 unless ``content_type`` (the
+    request's header) is application/json, 413 beyond the limit, 400 when it isn't JSON
+    (nesting deeper than the parser's limit included)."""
+    require_json(content_type)
     body = bytearray()
     async for chunk in chunks:
         body += chunk

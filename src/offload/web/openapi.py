@@ -182,6 +182,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "no such job (or not yours)",
         409: "the job's state forbids this",
         413: "body too large",
+        415: "the body is not application/json",
         422: "unknown task, arguments that don't bind, or a value that isn't JSON",
         429: "too many requests: see Retry-After",
         503: "the store is unreachable",
@@ -237,7 +238,7 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         ),
                         "headers": {"Location": {"schema": {"type": "string"}}},
                     },
-                    **_errors(*COMMON, 422),
+                    **_errors(*COMMON, 415, 422),
                 },
                 parameters=[
                     {
