@@ -20,6 +20,10 @@ class WebConfig:
     keepalive_s: float = 15.0  # SSE comment / idle interval of the streams
     hub_interval_s: float = 0.1  # how often the event hub reads new events from the store
     workers: int = 0  # slots of an in-process worker; 0: none
+    # Connections (offload serve only; see web/connections.py):
+    header_timeout_s: float = 10.0  # to send a complete request head; 0: no deadline
+    idle_timeout_s: float = 5.0  # a keep-alive connection idle between requests
+    max_connections: int = 1000  # open at once, streams included; 0: no cap
 
     def with_env(self, environ: dict[str, str] | None = None) -> WebConfig:
         env = os.environ if environ is None else environ
