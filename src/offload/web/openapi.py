@@ -163,8 +163,21 @@ HEALTH = {
     "type": "object",
     "required": ["status", "backend"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "unavailable"]},
-        "backend": {"type": "object"},
+        "status": {
+            "type": "string",
+            "enum": ["ok", "degraded", "unavailable"],
+            "description": "degraded: the store answers reads, but a write failed or took over the budget",
+        },
+        "backend": {
+            "type": "object",
+            "required": ["engine", "ok"],
+            "properties": {
+                "engine": {"type": "string"},
+                "ok": {"type": "boolean", "description": "the store answers"},
+                "writable": {"type": "boolean", "description": "a write committed"},
+                "error": {"type": "string", "description": "why not ok or not writable"},
+            },
+        },
         "workers": {"type": "object"},
     },
 }
@@ -404,8 +417,11 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
         "/api/health": {
             "get": _op(
                 "health",
-                "Store and worker status (no token needed)",
-                {"200": _json(HEALTH, "healthy"), "503": _json(HEALTH, "the store is unreachable")},
+                "Store and worker status (no token needed), within 1 s (health_timeout_s) whatever the store does",
+                {
+                    "200": _json(HEALTH, "healthy: the store answers reads and commits writes"),
+                    "503": _json(HEALTH, "the store is unreachable (unavailable), or its writes fail (degraded)"),
+                },
                 security=[],
             ),
         },
