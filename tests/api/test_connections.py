@@ -52,11 +52,12 @@ class Peer:
 
 @pytest.fixture
 def serve(tmp_path, api: ApiServer) -> Iterator:
-    """``serve(**env)``: a server of its own on the API tests' store, with OFFLOAD_API_* set."""
+    """``serve(*options, **env)``: a server of its own on the API tests' store, with
+    ``offload serve`` options and OFFLOAD_API_* settings."""
     procs = Procs(tmp_path, api.url, env={"OFFLOAD_API_POLL_RATE": "0"})
 
-    def start(**env: str) -> str:
-        return start_server(procs, env={f"OFFLOAD_API_{k.upper()}": v for k, v in env.items()})
+    def start(*options: str, **env: str) -> str:
+        return start_server(procs, extra=options, env={f"OFFLOAD_API_{k.upper()}": v for k, v in env.items()})
 
     yield start
     procs.cleanup()
@@ -99,7 +100,7 @@ def test_a_head_not_complete_within_the_timeout_is_closed(serve, peers):
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(serve, peers):
-    base = serve(idle_timeout_s="1", header_timeout_s="30")
+    base = serve("--idle-timeout", "1", "--header-timeout", "30")
     p = Peer(base, b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
     peers.append(p)
     wait_for(lambda: b'"status"' in p.received or p.closed(), timeout=10, message="an answer")

@@ -65,8 +65,14 @@ def serve(
     config = (
         WebConfig()
         .with_env()
-        .override(poll_rate=poll_rate, poll_burst=poll_burst, workers=workers or None)
-        .override(header_timeout_s=header_timeout, idle_timeout_s=idle_timeout, max_connections=max_connections)
+        .override(
+            poll_rate=poll_rate,
+            poll_burst=poll_burst,
+            workers=workers or None,
+            header_timeout_s=header_timeout,
+            idle_timeout_s=idle_timeout,
+            max_connections=max_connections,
+        )
     )
     if no_auth:
         config = config.override(auth=False)

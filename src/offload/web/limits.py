@@ -1,5 +1,6 @@
 """Request limits: body size (refused by Content-Length before reading, and counted
-while streaming), per-token request rate, and open streams per token."""
+while streaming; the rest of a refused body read and dropped, within bounds), bodies
+that must be JSON, per-token request rate, and open streams per token."""
 
 from __future__ import annotations
 
