@@ -14,7 +14,8 @@ OffloadError
 ├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
 ├── AccessDenied              authenticated, but not allowed (admin-only actions)
 ├── InvalidRequest            a request parameter that can't be understood
-│   └── InvalidField          a field of a request body with the wrong type or value
+│   ├── InvalidField          a field of a request body with the wrong type or value
+│   └── UnsupportedMediaType  a request body that isn't application/json
 ├── DecryptionFailed          an encrypted job's value can't be opened (key id not
 │                             configured, wrong key, altered or moved ciphertext)
 ├── WaitTimeout               JobHandle.wait ran out of time
@@ -44,6 +45,7 @@ __all__ = [
     "OffloadError",
     "PayloadTooLarge",
     "UnknownTask",
+    "UnsupportedMediaType",
     "WaitTimeout",
 ]
 
@@ -132,6 +134,15 @@ class InvalidRequest(OffloadError):
 
 class InvalidField(InvalidRequest):
     """A field of a request body that is missing, of the wrong type or out of range (422)."""
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """A request body whose Content-Type is not application/json (415)."""
+
+    def __init__(self, content_type: str | None) -> None:
+        self.content_type = content_type
+        given = "missing" if content_type is None else repr(content_type)
+        super().__init__("Content-Type", f"{given}; the body must be application/json")
 
 
 class DecryptionFailed(OffloadError):

@@ -125,3 +125,20 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     assert answer == b"ok"
     assert backend.db.get() is parent_conn
     backend.close()
+
+
+def test_the_write_probe_really_writes(tmp_path: Path) -> None:
+    """SQLite skips an UPDATE that sets a value to itself (a full disk would not stop
+    it): ping_write must change the file, as another connection's data_version shows,
+    and leave the schema version as it was."""
+    path = tmp_path / "jobs.db"
+    backend = SQLiteBackend(f"sqlite:///{path}")
+    try:
+        version = backend.migrate()
+        with sqlite3.connect(path, isolation_level=None) as other:
+            seen = other.execute("PRAGMA data_version").fetchone()[0]
+            backend.ping_write()
+            assert other.execute("PRAGMA data_version").fetchone()[0] != seen
+            assert other.execute("SELECT max(version), min(version) FROM schema_version").fetchone() == (version, 1)
+    finally:
+        backend.close()

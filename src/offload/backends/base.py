@@ -242,6 +242,13 @@ class Backend(Protocol):
     def ping(self) -> None:
         """Raise BackendUnavailable unless the store answers."""
 
+    def ping_write(self) -> None:
+        """Commit a write that changes nothing anyone can see (the newest schema_version
+        row, rewritten as it was), or raise BackendError (BackendUnavailable when the
+        store is busy or gone). A health check: a store can answer reads while every
+        write fails (a full disk, a read-only server). It must really write: a statement
+        the store may skip as a no-op proves nothing."""
+
     # -- jobs -----------------------------------------------------------------
 
     def job_insert_many(

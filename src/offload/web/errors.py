@@ -22,6 +22,7 @@ from ..errors import (
     OffloadError,
     PayloadTooLarge,
     UnknownTask,
+    UnsupportedMediaType,
 )
 from ..service import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest
 
@@ -48,6 +49,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (NotSerializable, 422, "not_serializable"),
     (InvalidField, 422, "invalid_field"),
     (EnqueueError, 422, "enqueue_refused"),
+    (UnsupportedMediaType, 415, "unsupported_media_type"),
     (InvalidRequest, 400, "bad_request"),
     (RateLimited, 429, "rate_limited"),
     (BackendUnavailable, 503, "unavailable"),

@@ -163,8 +163,21 @@ HEALTH = {
     "type": "object",
     "required": ["status", "backend"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "unavailable"]},
-        "backend": {"type": "object"},
+        "status": {
+            "type": "string",
+            "enum": ["ok", "degraded", "unavailable"],
+            "description": "degraded: the store answers reads, but a write failed or took over the budget",
+        },
+        "backend": {
+            "type": "object",
+            "required": ["engine", "ok"],
+            "properties": {
+                "engine": {"type": "string"},
+                "ok": {"type": "boolean", "description": "the store answers"},
+                "writable": {"type": "boolean", "description": "a write committed"},
+                "error": {"type": "string", "description": "why not ok or not writable"},
+            },
+        },
         "workers": {"type": "object"},
     },
 }
@@ -182,6 +195,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "no such job (or not yours)",
         409: "the job's state forbids this",
         413: "body too large",
+        415: "the body is not application/json",
         422: "unknown task, arguments that don't bind, or a value that isn't JSON",
         429: "too many requests: see Retry-After",
         503: "the store is unreachable",
@@ -237,7 +251,7 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         ),
                         "headers": {"Location": {"schema": {"type": "string"}}},
                     },
-                    **_errors(*COMMON, 422),
+                    **_errors(*COMMON, 415, 422),
                 },
                 parameters=[
                     {
@@ -403,8 +417,11 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
         "/api/health": {
             "get": _op(
                 "health",
-                "Store and worker status (no token needed)",
-                {"200": _json(HEALTH, "healthy"), "503": _json(HEALTH, "the store is unreachable")},
+                "Store and worker status (no token needed), within 1 s (health_timeout_s) whatever the store does",
+                {
+                    "200": _json(HEALTH, "healthy: the store answers reads and commits writes"),
+                    "503": _json(HEALTH, "the store is unreachable (unavailable), or its writes fail (degraded)"),
+                },
                 security=[],
             ),
         },

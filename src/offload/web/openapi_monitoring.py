@@ -181,7 +181,7 @@ def _schedule_paths(tasks: list[str]) -> dict[str, Any]:
                 {
                     "201": {**one, "description": "created", "headers": location},
                     "200": {**one, "description": "replaced", "headers": location},
-                    **_errs(*COMMON, 409, 422),
+                    **_errs(*COMMON, 409, 415, 422),
                 },
                 requestBody={"required": True, "content": {"application/json": {"schema": body}}},
             ),

@@ -25,7 +25,7 @@ from .connection import Database, SideThread, parse_url
 from .enqueue import EnqueueMixin
 from .listen import NotifyWaiter
 from .queries import Queries
-from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
+from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, PING_WRITE, RECORD_VERSION, render
 
 Cursor = psycopg.Cursor[Any]
 
@@ -74,6 +74,10 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
     def ping(self) -> None:
         with self.db.connection() as conn:
             conn.execute("SELECT 1 FROM " + render("{s}.jobs", self.schema) + " LIMIT 1").fetchall()
+
+    def ping_write(self) -> None:
+        with self.db.connection() as conn:
+            conn.execute(render(PING_WRITE, self.schema))
 
     # -- reads ----------------------------------------------------------------------------
 

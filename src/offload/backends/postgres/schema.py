@@ -246,6 +246,13 @@ CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM {s}.schema_version"
 
 RECORD_VERSION = "INSERT INTO {s}.schema_version (version) VALUES (%(version)s)"
 
+# The write probe (Backend.ping_write): PostgreSQL writes a new row version for any
+# UPDATE, so rewriting a value as it is is a real, committed write.
+PING_WRITE = (
+    "UPDATE {s}.schema_version SET applied_at = applied_at"
+    " WHERE version = (SELECT max(version) FROM {s}.schema_version)"
+)
+
 
 def render(sql: str, schema: str) -> str:
     """Put the (already validated) schema name into a statement."""

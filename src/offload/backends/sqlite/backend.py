@@ -72,6 +72,11 @@ class SQLiteBackend:
         with self.db.errors():
             self.db.get().execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
 
+    def ping_write(self) -> None:
+        with self.db.write() as c:
+            for statement in q.PING_WRITE:
+                c.execute(statement)
+
     # -- enqueue ----------------------------------------------------------------------
 
     def job_insert_many(

@@ -21,6 +21,15 @@ WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
 LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
 ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
 
+# -- health -----------------------------------------------------------------------
+
+# The write probe: SQLite writes nothing for an UPDATE that sets a column to the value it
+# has, so the newest version is negated and restored, in one transaction.
+PING_WRITE = (
+    "UPDATE schema_version SET version = -version WHERE version = (SELECT max(version) FROM schema_version)",
+    "UPDATE schema_version SET version = -version WHERE version < 0",
+)
+
 # -- enqueue ----------------------------------------------------------------------
 
 # Rows a multi-row INSERT takes at most (see writes.insert_rows): 960 parameters, under
