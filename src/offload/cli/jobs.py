@@ -43,7 +43,7 @@ def _json_arg(value: str, name: str, kind: type) -> Any:
 @click.option("--owner", default=None)
 def enqueue(task: str, app_spec: str | None, url: str | None, args_json: str, kwargs_json: str, **opts: Any) -> None:
     """Submit a job for TASK; prints its id."""
-    app = load_app(app_spec, url)
+    app = load_app(app_spec, url, tasks=True)
     args = _json_arg(args_json, "--args", list)
     kwargs = _json_arg(kwargs_json, "--kwargs", dict)
     options = {f"_{k}": v for k, v in opts.items() if v is not None}

@@ -66,7 +66,7 @@ def add(
     """Create or replace a schedule for TASK; prints its id."""
     from .jobs import _json_arg
 
-    app = load_app(app_spec, url)
+    app = load_app(app_spec, url, tasks=True)
     record = app.schedules.add(
         task,
         args=_json_arg(args_json, "--args", list),
@@ -83,7 +83,7 @@ def _action(name: str, doc: str) -> click.Command:
     @app_option
     @url_option
     def command(schedule_id: str, app_spec: str | None, url: str | None) -> None:
-        app = load_app(app_spec, url)
+        app = load_app(app_spec, url, tasks=name == "run-now")  # run-now enqueues: it needs the task
         result = getattr(app.schedules, name.replace("-", "_"))(schedule_id)
         click.echo(f"{schedule_id} {name}: {getattr(result, 'id', 'done')}")
 
