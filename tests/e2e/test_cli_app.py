@@ -55,6 +55,16 @@ def test_commands_that_need_tasks_refuse_without_app_and_store_nothing(procs: Pr
     assert app.list_jobs() == []
     assert [s.id for s in app.schedules.list()] == [schedule.id]
 
+    # With the app they do their work.
+    out = procs.cli("schedules", "add", "noop", "--app", E2E_APP, "--interval", "60", "--id", "every-minute")
+    assert out.returncode == 0, out.stderr
+    assert app.schedules.get("every-minute").task == "noop"
+    out = procs.cli("schedules", "run-now", schedule.id, "--app", E2E_APP)
+    assert out.returncode == 0, out.stderr
+    out = procs.cli("enqueue", "noop", "--app", E2E_APP, "--args", "[2]")
+    assert out.returncode == 0, out.stderr
+    assert sorted(j.args for j in app.list_jobs()) == [[1], [2]]
+
 
 def test_commands_that_need_only_the_store_work_with_its_url(procs: Procs, app: offload.App) -> None:
     """OFFLOAD_URL (set by Procs) or --url is enough."""
