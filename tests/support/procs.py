@@ -183,7 +183,8 @@ class Procs:
 
     def environ(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFLOAD_")}
-        path = [str(REPO_ROOT), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+        # Absolute: the children run in workdir, where PYTHONPATH=src would name nothing.
+        path = [str(REPO_ROOT), *(os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
         env.update(
             {
                 "OFFLOAD_URL": self.url,

@@ -268,6 +268,11 @@ class Backend(Protocol):
 
     def job_get(self, job_id: str) -> JobRecord | None: ...
 
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        """Ids of jobs, in any state, that start with ``prefix`` (lowercase hex digits;
+        ids are 32 of them), in id order, at most ``limit``: one range read on the
+        primary key, however many jobs there are."""
+
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         """Jobs matching the filter, newest first (id descending)."""
 

@@ -86,6 +86,11 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             row = conn.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
         return None if row is None else shared.job_record(row)
 
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        params = {"low": prefix.ljust(32, "0"), "high": prefix.ljust(32, "f"), "limit": limit}
+        with self.db.connection() as conn:
+            return [row[0] for row in conn.execute(self.q.JOB_IDS_BETWEEN, params).fetchall()]
+
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
         params: dict[str, Any] = {"limit": flt.limit}

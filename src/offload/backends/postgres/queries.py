@@ -109,6 +109,10 @@ NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
 
 JOB_GET = "SELECT " + JOB_COLUMNS + " FROM {s}.jobs WHERE id = %(id)s"
 
+# Ids that start with a prefix: every 32-hex-digit id between the prefix padded with 0s
+# and with fs, read along the primary key in its order.
+JOB_IDS_BETWEEN = "SELECT id FROM {s}.jobs WHERE id BETWEEN %(low)s AND %(high)s ORDER BY id LIMIT %(limit)s"
+
 # FOR UPDATE: actions from users decide on the status they read, so they hold the row.
 JOB_STATUS_LOCKED = "SELECT status FROM {s}.jobs WHERE id = %(id)s FOR UPDATE"
 

@@ -98,6 +98,11 @@ class SQLiteBackend:
     def job_get(self, job_id: str) -> JobRecord | None:
         return reads.job_get(self.db, job_id)
 
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        params = {"low": prefix.ljust(32, "0"), "high": prefix.ljust(32, "f"), "limit": limit}
+        with self.db.errors():
+            return [row[0] for row in self.db.get().execute(q.JOB_IDS_BETWEEN, params)]
+
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
         params: dict[str, Any] = {"limit": flt.limit}

@@ -77,6 +77,10 @@ JOB_GET = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = :id"
 
 JOB_STATUS = "SELECT status FROM jobs WHERE id = :id"
 
+# Ids that start with a prefix: every 32-hex-digit id between the prefix padded with 0s
+# and with fs, read along the primary key in its order.
+JOB_IDS_BETWEEN = "SELECT id FROM jobs WHERE id BETWEEN :low AND :high ORDER BY id LIMIT :limit"
+
 JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 
 # -- the worker's writes --------------------------------------------------------------
