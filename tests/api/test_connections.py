@@ -110,9 +110,10 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(serve, p
 
 
 def test_silent_sockets_past_the_cap_make_room_for_real_requests(serve, peers):
-    """A flood of sockets that never send a head: the oldest are closed to stay under the
-    cap, real requests are answered during the flood and after it, and the last of the
-    flood go at the header timeout."""
+    """A flood of sockets that never send a head: those silent for a second are closed
+    to stay under the cap, real requests are answered during the flood and after it (a
+    clean 503 while every silent socket is younger than that, never a reset), and the
+    last of the flood go at the header timeout."""
     cap = 100
     base = serve(max_connections=str(cap), header_timeout_s="3")
     flood_done = threading.Event()
@@ -124,14 +125,22 @@ def test_silent_sockets_past_the_cap_make_room_for_real_requests(serve, peers):
         finally:
             flood_done.set()
 
+    def ask() -> int:
+        r = httpx.get(f"{base}/api/health", timeout=5)  # a new connection each time
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 503:
+            assert r.headers["connection"] == "close" and r.headers["retry-after"], r.headers
+        return r.status_code
+
     thread = threading.Thread(target=flood)
     thread.start()
-    answered = 0
-    while not flood_done.is_set() or answered < 5:
-        healthy(base)  # a new connection each time
-        answered += 1
+    answers = []
+    while not flood_done.is_set():
+        answers.append(ask())
     thread.join()
     assert len(peers) == 1500
+    wait_for(lambda: ask() == 200, timeout=10, message="a real request answered 200 while the flood is still open")
+    assert any(p.closed() for p in peers[:cap]), "the oldest silent sockets made room"
     wait_for(
         lambda: sum(not p.closed() for p in peers) <= cap,
         timeout=10,

@@ -13,9 +13,10 @@ never refused either. Here:
   part of a head came.
 * Past ``max_connections`` open connections (streams and WebSockets count), a new one
   closes the oldest connection that is between requests (accepted or idle, and with no
-  complete head yet), so that a crowd of silent sockets can't lock real clients out.
-  When every connection is inside a request, the new one is answered ``503`` with
-  ``Connection: close`` at once and closed.
+  complete head yet) for at least EVICT_AFTER_S, so that a crowd of silent sockets
+  can't lock real clients out, while a real client that was just accepted (its head
+  on the way) is never the one closed. When no connection is old enough to go, the
+  new one is answered ``503`` with ``Connection: close`` at once and closed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from .errors import error_body
 # How long a refused connection is still read (and what comes dropped) after its
 # answer, so that the client's request doesn't make the close a reset that loses it.
 LINGER_S = 2.0
+# A connection between requests for this long may be closed to make room: real clients
+# send their head within milliseconds of the accept, even on a loaded machine.
+EVICT_AFTER_S = 1.0
 RETRY_AFTER = b"retry-after: 1\r\n"
 
 
@@ -56,11 +60,11 @@ class Between:
     """The connections of one server that are between requests, oldest first."""
 
     def __init__(self) -> None:
-        self.order: dict[LimitedProtocol, None] = {}
+        self.order: dict[LimitedProtocol, float] = {}  # -> loop time it came between requests
 
-    def add(self, conn: LimitedProtocol) -> None:
+    def add(self, conn: LimitedProtocol, now: float) -> None:
         self.order.pop(conn, None)
-        self.order[conn] = None
+        self.order[conn] = now
 
     def discard(self, conn: LimitedProtocol) -> None:
         self.order.pop(conn, None)
@@ -68,8 +72,11 @@ class Between:
     def __contains__(self, conn: object) -> bool:
         return conn in self.order
 
-    def oldest(self) -> LimitedProtocol | None:
-        return next(iter(self.order), None)
+    def oldest(self, before: float) -> LimitedProtocol | None:
+        """The connection between requests the longest, if it came there before ``before``."""
+        for conn, since in self.order.items():
+            return conn if since <= before else None
+        return None
 
 
 class LimitedProtocol(HttpToolsProtocol):
@@ -98,7 +105,7 @@ class LimitedProtocol(HttpToolsProtocol):
         if cap and len(self.connections) > cap and not self._evict_one():
             self.refuse(_answer(b"503 Service Unavailable", "unavailable", "too many open connections", RETRY_AFTER))
             return
-        self.between.add(self)
+        self.between.add(self, self.loop.time())
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -116,7 +123,7 @@ class LimitedProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self.timeout_keep_alive_task is not None:  # idle until the next request
-            self.between.add(self)
+            self.between.add(self, self.loop.time())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_done()
@@ -143,7 +150,7 @@ class LimitedProtocol(HttpToolsProtocol):
         self.linger_timer = self.loop.call_later(LINGER_S, self.transport.close)
 
     def _evict_one(self) -> bool:
-        oldest = self.between.oldest()
+        oldest = self.between.oldest(before=self.loop.time() - EVICT_AFTER_S)
         if oldest is None:
             return False
         oldest.refuse(None)
