@@ -61,6 +61,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pg-url", default=None, help="use this PostgreSQL server (a schema of its own) instead")
     p.add_argument("--timeout", type=float, default=1800.0, help="give up draining after this long (default 1800 s)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the work folder (kept anyway on failure)")
     args = p.parse_args(argv)
     if args.pause is None:
@@ -205,13 +206,14 @@ def run_store(store: str, args: argparse.Namespace, work: Path) -> Figures:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-    work = Path(tempfile.mkdtemp(prefix="offload-chaos-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="offload-chaos-"))
     figs = []
     for store in stores:
         fig = run_store(store, args, work / store)
         figs.append(fig)
         print(f"{store}: {'FAILED' if fig.failed else 'ok'}", flush=True)
-        for label, ids in (("lost", fig.lost), ("twice", fig.twice), ("overlap", fig.overlaps)):
+        problems = (("lost", fig.lost), ("twice", fig.twice), ("overlap", fig.overlaps), ("late", fig.late_accepted))
+        for label, ids in problems:
             if ids:
                 print(f"  {label}: {len(ids)} e.g. {ids[:5]}")
     print(table(figs))

@@ -31,6 +31,7 @@ class Figures:
     twice: list[str] = field(default_factory=list)  # two accepted completions
     overlaps: list[str] = field(default_factory=list)  # two live runs of one job at once
     late_accepted: list[str] = field(default_factory=list)  # a result kept from a run whose lease was gone
+    accepted: int = 0  # completions the store accepted (its status events)
     runs: int = 0
     redone: int = 0  # runs beyond each job's first
     refused: int = 0  # outcomes written after the lease was lost, refused by the store (worker logs)
@@ -119,6 +120,7 @@ def judge(
 
     fig.completed = sum(1 for r in kept.values() if r.status == JobStatus.COMPLETED)
     fig.lost = sorted({i for i in ids if i not in kept or kept[i].status != JobStatus.COMPLETED} | set(report.lost))
+    fig.accepted = sum(completions.values())
     fig.twice = sorted({j for j, n in completions.items() if n > 1} | set(report.duplicates))
     fig.overlaps = sorted({a.job_id for a, _ in report.overlaps})
     fig.runs = len(report.runs)
@@ -137,15 +139,17 @@ def _fencing(
     pauses: list[Hit],
     requeued: dict[str, list[float]],
 ) -> None:
-    """Whose result did the store keep? Always the last claim's: a claim comes only after
-    the job's previous lease ended, so a result from an earlier run means a write that
-    came after its lease was gone was accepted. And what became of the runs a pause
-    froze whose jobs were put back in line meanwhile."""
+    """Whose result did the store keep? It must be from a run whose lease was never
+    taken away: the job's last claim, and no recovery of the job after that run began.
+    Anything else is a write accepted after its lease was gone. And what became of the
+    runs a pause froze whose jobs were put back in line meanwhile."""
     for job_id, runs in by_job.items():
         record = kept.get(job_id)
         token = (record.result or {}).get("token") if record and record.status == JobStatus.COMPLETED else None
-        if token is not None and token != max(runs, key=lambda r: r.start).token:
-            fig.late_accepted.append(job_id)
+        if token is not None:
+            last = max(runs, key=lambda r: r.start)
+            if token != last.token or any(t > last.start for t in requeued.get(job_id, ())):
+                fig.late_accepted.append(job_id)
         for run in runs:
             hit = _frozen_by(run, pauses)
             if hit is None:
@@ -198,6 +202,7 @@ def table(figs: list[Figures]) -> str:
     rows: list[tuple[str, list[str]]] = [
         ("jobs", [f"{f.jobs:,}" for f in figs]),
         ("completed", [f"{f.completed:,}" for f in figs]),
+        ("completions the store accepted", [f"{f.accepted:,}" for f in figs]),
         ("lost", [str(len(f.lost)) for f in figs]),
         ("completed twice", [str(len(f.twice)) for f in figs]),
         ("overlapping live runs", [str(len(f.overlaps)) for f in figs]),
