@@ -153,6 +153,7 @@ def attack(fleet: Fleet, app: App, args: argparse.Namespace, rng: random.Random)
         while True:
             now = time.monotonic()
             if now >= next_look:
+                fleet.replace_exited()
                 if pending(app) == 0:
                     return now - start
                 if now - start > args.timeout:
@@ -194,7 +195,10 @@ def run_store(store: str, args: argparse.Namespace, work: Path) -> Figures:
             print(f"{store}: {len(ids):,} jobs queued; {args.workers} workers, seed {args.seed}", flush=True)
             fleet.start()
             took = attack(fleet, app, args, rng)
+            if took is None:
+                print(f"{store}: gave up after {args.timeout:g} s with {pending(app):,} jobs not done", flush=True)
             fig.wall_s = took if took is not None else float("nan")
+            fig.exited = [f"{p.name} (pid {p.pid}) exited with {p.popen.returncode}" for p in fleet.exited]
             fleet.stop_all()
             judge(fig, app, ids, ledger_path, fleet, (p.log_path for p in procs.started))
         finally:
@@ -216,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, ids in problems:
             if ids:
                 print(f"  {label}: {len(ids)} e.g. {ids[:5]}")
+        for line in fig.exited:
+            print(f"  a worker ended on its own: {line}")
     print(table(figs))
     failed = any(f.failed for f in figs)
     if args.json is not None:

@@ -45,6 +45,7 @@ class Figures:
     lease_s: float = 0.0
     bound_s: float = 3.0
     wall_s: float = 0.0
+    exited: list[str] = field(default_factory=list)  # workers that ended without being killed
 
     @property
     def failed(self) -> bool:
@@ -226,6 +227,7 @@ def table(figs: list[Figures]) -> str:
             [f"{f.slow_recoveries} of {len(f.requeued_s)} (lease {f.lease_s:g} s)" for f in figs],
         )
     )
+    rows.append(("workers that ended on their own", [str(len(f.exited)) for f in figs]))
     rows.append(("wall time, s", [f"{f.wall_s:.1f}" for f in figs]))
     head = "| | " + " | ".join(f.store for f in figs) + " |\n|---|" + "---:|" * len(figs) + "\n"
     return head + "\n".join(f"| {label} | " + " | ".join(cells) + " |" for label, cells in rows)

@@ -8,6 +8,7 @@ its children.
 
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import time
@@ -45,6 +46,7 @@ class Fleet:
     deaths: dict[int, float] = field(default_factory=dict)  # pid -> last moment it may have run
     stops: dict[int, list[float]] = field(default_factory=dict)  # pid -> moments stopped past its lease
     disturbed: set[int] = field(default_factory=set)
+    exited: list[Proc] = field(default_factory=list)  # workers that ended without being killed
     paused: Proc | None = None
     _n: int = 0
 
@@ -53,13 +55,16 @@ class Fleet:
             self._n += 1
             self.live.append(self.procs.worker("--concurrency", str(self.concurrency), name=f"worker{self._n}"))
 
-    def kill_one(self) -> Hit:
+    def kill_one(self) -> Hit | None:
         """SIGKILL the process group of a random running (not paused) worker, and
         start a replacement."""
-        victim = self.rng.choice([p for p in self.live if p is not self.paused])
+        candidates = [p for p in self.live if p is not self.paused]
+        if not candidates:
+            return None
+        victim = self.rng.choice(candidates)
         pids = victim.signal_group(signal.SIGKILL)
         hit = Hit(victim.signalled[-1][1], pids)
-        wait_for(lambda: not any(pid_alive(p) for p in pids) and victim.poll() is not None, 10, message="the kill")
+        wait_for(lambda: _gone(pids) and victim.poll() is not None, 10, message="the kill")
         self.live.remove(victim)
         self.kills.append(hit)
         self.disturbed.update(pids)
@@ -67,6 +72,15 @@ class Fleet:
             self.deaths[pid] = hit.at
         self.start()
         return hit
+
+    def replace_exited(self) -> None:
+        """A worker that ended on its own (it should not) is noted and replaced."""
+        for proc in [p for p in self.live if p is not self.paused and p.poll() is not None]:
+            self.live.remove(proc)
+            self.exited.append(proc)
+            self.disturbed.add(proc.pid)
+            self.deaths[proc.pid] = proc.death_time() or time.time()
+        self.start()
 
     def pause_one(self, app: App) -> Hit:
         """SIGSTOP the group of a worker that is running jobs (any, if none is), until
@@ -107,7 +121,12 @@ class Fleet:
                 proc.wait_exit(timeout)
             except AssertionError:
                 proc.terminate_tree()
-            wait_for(lambda pids=groups[proc.pid]: not any(pid_alive(p) for p in pids), 10, message="the stop")
-            for pid in groups[proc.pid]:
+            pids = groups[proc.pid]
+            wait_for(functools.partial(_gone, pids), 10, message="the stop")
+            for pid in pids:
                 self.deaths.setdefault(pid, time.time())
         self.live = []
+
+
+def _gone(pids: list[int]) -> bool:
+    return not any(pid_alive(p) for p in pids)
