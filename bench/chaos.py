@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {label}: {len(ids)} e.g. {ids[:5]}")
         for line in fig.exited:
             print(f"  a worker ended on its own: {line}")
+        for slow in fig.slow:
+            print(f"  back in line late: {slow}")
     print(table(figs))
     failed = any(f.failed for f in figs)
     if args.json is not None:

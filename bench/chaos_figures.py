@@ -34,6 +34,7 @@ class Figures:
     accepted: int = 0  # completions the store accepted (its status events)
     runs: int = 0
     redone: int = 0  # runs beyond each job's first
+    uncaused: int = 0  # jobs run more than once though none of their workers was killed or stopped
     refused: int = 0  # outcomes written after the lease was lost, refused by the store (worker logs)
     stale_results: int = 0  # runs that finished "ok" after their job was taken over; their result not kept
     kills: int = 0
@@ -46,6 +47,8 @@ class Figures:
     bound_s: float = 3.0
     wall_s: float = 0.0
     exited: list[str] = field(default_factory=list)  # workers that ended without being killed
+    slow: list[dict[str, Any]] = field(default_factory=list)  # orphans back in line later than lease + bound
+    timeline: list[dict[str, Any]] = field(default_factory=list)  # every kill and pause: when, which pids
 
     @property
     def failed(self) -> bool:
@@ -126,9 +129,12 @@ def judge(
     fig.overlaps = sorted({a.job_id for a, _ in report.overlaps})
     fig.runs = len(report.runs)
     fig.redone = fig.runs - len(by_job)
+    fig.uncaused = len(report.reruns)
     fig.refused = sum(path.read_text(errors="replace").count(DROPPED) for path in logs)
     _fencing(fig, kept, by_job, fleet.pauses, requeued)
     fig.kills, fig.pauses = len(fleet.kills), len(fleet.pauses)
+    hits = [("kill", h) for h in fleet.kills] + [("pause", h) for h in fleet.pauses]
+    fig.timeline = [{"what": what, **asdict(h)} for what, h in sorted(hits, key=lambda x: x[1].at)]
     _recovery(fig, fleet.kills, by_job, requeued)
     return report
 
@@ -174,18 +180,24 @@ def _frozen_by(run: ledger.Run, pauses: list[Hit]) -> Hit | None:
 def _recovery(
     fig: Figures, kills: list[Hit], by_job: dict[str, list[ledger.Run]], requeued: dict[str, list[float]]
 ) -> None:
-    """For each run a kill cut short: how long until its job was back in line (the
-    lease ran out and a live worker noticed), and until it ran again."""
+    """For each run a kill cut short while it held its lease: how long until its job was
+    back in line (the lease ran out and a live worker noticed), and until it ran again.
+    A run whose lease had gone before the kill (to a pause) was no orphan of the kill."""
     cut: dict[int, float] = {pid: hit.at for hit in kills for pid in hit.pids}
     for job_id, runs in by_job.items():
+        back_at = requeued.get(job_id, [])
         for run in runs:
             killed_at = cut.get(run.pid)
             if run.end is not None or killed_at is None or run.start > killed_at:
                 continue
+            if any(run.start < t <= killed_at for t in back_at):
+                continue
             fig.orphans += 1
-            back = [t for t in requeued.get(job_id, ()) if t > killed_at]
+            back = [t - killed_at for t in back_at if t > killed_at]
             if back:
-                fig.requeued_s.append(min(back) - killed_at)
+                fig.requeued_s.append(min(back))
+                if min(back) > fig.lease_s + fig.bound_s:
+                    fig.slow.append({"job": job_id, "pid": run.pid, "killed_at": killed_at, "back_after_s": min(back)})
             later = [r.start for r in runs if r.start > killed_at]
             if later:
                 fig.restarted_s.append(min(later) - killed_at)
@@ -209,6 +221,7 @@ def table(figs: list[Figures]) -> str:
         ("overlapping live runs", [str(len(f.overlaps)) for f in figs]),
         ("late results accepted", [str(len(f.late_accepted)) for f in figs]),
         ("runs (re-done)", [f"{f.runs:,} ({f.redone:,})" for f in figs]),
+        ("jobs re-run with no kill or pause to cause it", [str(f.uncaused) for f in figs]),
         ("kill -9 / SIGSTOP past the lease", [f"{f.kills} / {f.pauses}" for f in figs]),
         ("runs cut by a kill", [str(f.orphans) for f in figs]),
         ("runs frozen by a pause, their job recovered meanwhile", [str(f.recovered_in_pause) for f in figs]),
