@@ -280,7 +280,9 @@ RETURNING j.id, j.queue, j.status
 """
 )
 
-# A job whose cancel was requested ends cancelled instead. The statement itself decides
+# A job whose cancel was requested ends cancelled instead; one queued again keeps its
+# run_at: it was first in line once already, and goes before the jobs that came after
+# it. The statement itself decides
 # which expired jobs it takes: rows another recoverer
 # holds are skipped, rows it has already changed fail the re-check, so each expired
 # job is recovered once however many workers run this at the same moment. A heartbeat
@@ -301,7 +303,6 @@ SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
                  ELSE 'worker lost: its lease expired (worker ' || coalesce(j.worker_id, '?')
                       || ' stopped heartbeating)' END,
     completed_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN NULL ELSE t.now END,
-    run_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN t.now ELSE j.run_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 FROM expired, t
 WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < t.now
@@ -329,26 +330,85 @@ WHERE id = %(id)s AND status IN ('failed', 'cancelled')
 RETURNING queue
 """
 
-JOB_DELETE = "DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')"
+# -- deleting jobs, and the archive of their runs (see Backend.job_prune) --------------------
 
-# -- retention: one bounded batch per statement, each its own transaction ------------------
+# A statement that deletes jobs (`gone`, RETURNING _GONE) keeps their runs in their
+# tasks' archive: only those that can survive RUN_TRIM are written. It answers how many
+# jobs went and their tasks, for RUN_TRIM.
+_GONE = (
+    "id, task, queue, owner, status, started_at, coalesce(completed_at, created_at) AS completed_at, attempts, error"
+)
+_ARCHIVE = """,
+kept AS (
+    INSERT INTO {s}.task_runs (job_id, task, queue, owner, status, started_at, completed_at, attempts, error)
+    SELECT x.id, x.task, x.queue, x.owner, x.status, x.started_at, x.completed_at, x.attempts, x.error
+    FROM (SELECT g.*,
+                 row_number() OVER (PARTITION BY g.task ORDER BY g.completed_at DESC, g.id DESC) AS n,
+                 row_number() OVER (PARTITION BY g.task, g.status = 'failed'
+                                    ORDER BY g.completed_at DESC, g.id DESC) AS nf
+          FROM gone AS g) AS x
+    WHERE x.n <= %(runs_kept)s OR (x.status = 'failed' AND x.nf <= %(runs_kept)s)
+    ON CONFLICT (job_id) DO NOTHING
+)
+SELECT count(*), coalesce(array_agg(DISTINCT task), '{}') FROM gone
+"""
+
+JOB_DELETE = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')
+    RETURNING """
+    + _GONE
+    + "\n)"
+    + _ARCHIVE
+)
+
+# One prune or delete trims the archive at a time (the lock is the transaction's), so
+# two trims never wait on each other's rows.
+RUNS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.task_runs.' || %(schema)s))"
+
+# Keep each task's newest %(runs_kept)s runs, and its newest %(runs_kept)s failures besides.
+RUN_TRIM = """
+DELETE FROM {s}.task_runs AS r
+USING (
+    SELECT job_id, status,
+           row_number() OVER (PARTITION BY task ORDER BY completed_at DESC, job_id DESC) AS n,
+           row_number() OVER (PARTITION BY task, status = 'failed' ORDER BY completed_at DESC, job_id DESC) AS nf
+    FROM {s}.task_runs WHERE task = ANY(%(tasks)s::text[])
+) AS x
+WHERE r.job_id = x.job_id AND x.n > %(runs_kept)s AND (x.status <> 'failed' OR x.nf > %(runs_kept)s)
+"""
+
+# -- retention: one bounded batch per transaction --------------------------------------------
 
 # {where} is filled by the backend with fixed conditions on status and task. Only jobs
 # that ended are ever deleted, whatever the rule says.
-PRUNE_ENDED_BEFORE = """
-DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs
-    WHERE {where} AND status IN ('completed', 'failed', 'cancelled') AND completed_at < %(before)s
-    LIMIT %(batch)s
+PRUNE_ENDED_BEFORE = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id IN (
+        SELECT id FROM {s}.jobs
+        WHERE {where} AND status IN ('completed', 'failed', 'cancelled') AND completed_at < %(before)s
+        LIMIT %(batch)s
+    )
+    RETURNING """
+    + _GONE
+    + "\n)"
+    + _ARCHIVE
 )
-"""
 
-PRUNE_BEYOND_KEEP = """
-DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs WHERE {where} AND status IN ('completed', 'failed', 'cancelled')
-    ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
+PRUNE_BEYOND_KEEP = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id IN (
+        SELECT id FROM {s}.jobs WHERE {where} AND status IN ('completed', 'failed', 'cancelled')
+        ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
+    )
+    RETURNING """
+    + _GONE
+    + "\n)"
+    + _ARCHIVE
 )
-"""
 
 
 class Queries:
