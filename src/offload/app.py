@@ -101,7 +101,7 @@ class App:
             )
         if opts.timeout is not None and opts.timeout > s.max_timeout_s:
             raise ConfigurationError(
-                f"timeout={opts.timeout!r} is over the max_timeout_s setting ({s.max_timeout_s:g} seconds)"
+                f"timeout={opts.timeout!r} is over the max_timeout_s setting ({_secs(s.max_timeout_s)} seconds)"
             )
 
     def queue(self, name: str) -> str:
@@ -316,11 +316,15 @@ def _max_attempts(task: str, opts: TaskOptions, retries: int | None, max_attempt
     return max_attempts
 
 
+def _secs(seconds: float) -> str:
+    return f"{seconds:.0f}" if seconds == int(seconds) else f"{seconds:g}"
+
+
 def _timeout(task: str, value: Any, limit: float) -> float | None:
     seconds = _positive(task, "timeout", value)
     if seconds is not None and seconds > limit:
         raise InvalidArguments(
-            task, f"_timeout must be at most {limit:g} seconds (the max_timeout_s setting), got {value!r}"
+            task, f"_timeout must be at most {_secs(limit)} seconds (the max_timeout_s setting), got {value!r}"
         )
     return seconds
 
@@ -341,7 +345,7 @@ def _run_at(task: str, delay: float | None, run_at: datetime | float | None, max
         ahead = when - time.time()
     if ahead > max_delay:
         raise InvalidArguments(
-            task, f"_delay / _run_at may be at most {max_delay:g} seconds ahead (the max_delay_s setting)"
+            task, f"_delay / _run_at may be at most {_secs(max_delay)} seconds ahead (the max_delay_s setting)"
         )
     if not when <= MAX_TIMESTAMP:  # also refuses NaN
         raise InvalidArguments(task, "_run_at / _delay must end before the year 10000")

@@ -211,8 +211,8 @@ def _shown_id(principal: Principal, stored: str) -> str:
 def _candidates(principal: Principal, schedule_id: str) -> list[str]:
     """Stored ids a caller's id may name: for users their own namespace first, then the
     id as it is (a schedule made in code or the CLI with ``owner=`` that user)."""
-    if not schedule_id or len(schedule_id) > 2 * MAX_KEY + 1:
-        return []
+    if not schedule_id or len(schedule_id) > 2 * MAX_KEY + 1 or not schedule_id.isprintable():
+        return []  # no stored id looks like that
     if principal.admin:
         return [schedule_id]
     return [_stored_id(principal, schedule_id), schedule_id]
