@@ -14,7 +14,7 @@ from .backends.base import Backend, JobFilter, NewJob, PruneRule
 from .errors import ConfigurationError, InvalidArguments, InvalidRequest, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
 from .job import JobRecord, JobStatus, job_ids
-from .names import KEY_RULE, NAME_RULE, is_key, is_name
+from .names import FILTER_RULE, KEY_RULE, NAME_RULE, is_filter, is_key, is_name
 from .scheduler import Schedules
 from .settings import Settings
 from .task import Task, TaskOptions
@@ -200,7 +200,7 @@ class App:
     # -- lookups ------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> JobHandle:
-        record = self.backend.job_get(job_id) if is_key(job_id) else None  # no store keeps an id like that
+        record = self.backend.job_get(job_id) if is_filter(job_id) else None  # no job has an id like that
         if record is None:
             raise JobNotFound(job_id)
         return JobHandle(self, job_id, record)
@@ -217,8 +217,8 @@ class App:
     ) -> list[JobRecord]:
         """Newest first; ``before`` is the id of the last job of the previous page."""
         for name, value in (("queue", queue), ("task", task), ("owner", owner), ("before", before)):
-            if value is not None and not is_key(value):
-                raise InvalidRequest(name, f"must be {KEY_RULE}, got {value!r:.80}")
+            if value is not None and not is_filter(value):
+                raise InvalidRequest(name, f"must be {FILTER_RULE}, got {value!r:.80}")
         flt = JobFilter(
             status=None if status is None else JobStatus(status),
             queue=queue,

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InvalidField, InvalidRequest
 from ..job import JobStatus
-from ..names import KEY_RULE, MAX_LENGTH, is_key
+from ..names import FILTER_RULE, MAX_LENGTH, is_filter
 
 MAX_PAGE = 500
 MAX_KEY = MAX_LENGTH
@@ -150,13 +150,13 @@ class ListQuery:
 
 
 def text_param(value: str | None, name: str) -> str | None:
-    """A name or key given as a query parameter (a filter): None when empty. Stored
-    names all follow the key rule, so anything else (a NUL, a line break) is refused
-    before any store sees it."""
+    """A queue, task or owner given in a query string or a path (offload.names, filters):
+    None when empty; a control character (a NUL, a line break) is refused before any
+    store sees it."""
     if value is None or value == "":
         return None
-    if not is_key(value):
-        raise InvalidRequest(name, f"must be {KEY_RULE}, got {value!r:.80}")
+    if not is_filter(value):
+        raise InvalidRequest(name, f"must be {FILTER_RULE}, got {value!r:.80}")
     return value
 
 
