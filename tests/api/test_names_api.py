@@ -100,6 +100,8 @@ def test_a_nul_in_a_query_parameter_is_a_400(server: ApiServer, clients: Callabl
     for path in ("/api/jobs/a%00b", "/api/schedules/a%00b"):  # an id that can't exist: as a missing one
         refused(c.get(path), 404)
         refused(c.delete(path), 404)
+    refused(c.post("/api/jobs/a%00b/cancel"), 404)
+    refused(c.get("/api/jobs/a%00b/events"), 404)  # refused before the stream opens
     refused(c.post("/api/schedules", json={"task": "add", "args": [1, 2], "interval": 60, "id": "s\u0000"}), 422)
     refused(c.post("/api/schedules", json={"task": "add", "args": [1, 2], "interval": 60, "queue": "q\u0000"}), 422)
 

@@ -351,7 +351,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         return deleted
 
     def _delete_and_archive(self, cur: Cursor, sql: str, params: dict[str, Any]) -> int:
-        """Run a statement that deletes jobs and archives their runs (queries._ARCHIVE),
+        """Run a statement that deletes jobs and archives their runs (catalog_queries.ARCHIVE),
         then trim the archive of their tasks; return how many jobs went."""
         row = cur.execute(sql, {**params, "runs_kept": RUNS_KEPT}).fetchone()
         n, tasks = (int(row[0]), list(row[1])) if row else (0, [])

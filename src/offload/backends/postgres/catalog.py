@@ -21,6 +21,7 @@ class CatalogMixin:
     db: Database
     q: Queries
     channel: str
+    schema: str
 
     def _notify(self, cur: psycopg.Cursor[Any], queues: Iterable[str]) -> None:
         """Wake the workers of these queues when the current transaction commits."""
@@ -122,6 +123,7 @@ class CatalogMixin:
     def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
         with self.db.transaction() as cur:
             cur.execute(self.q.STATS_CLEAR, {"task": task, "now": now})
+            cur.execute(self.q.RUNS_LOCK, {"schema": self.schema})  # as a trim does (job_prune)
             cur.execute(self.q.RUNS_CLEAR, {"task": task})
 
     def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:

@@ -207,6 +207,43 @@ ON CONFLICT (task) DO UPDATE SET succeeded = 0, failed = 0, cancelled = 0, total
 
 RUNS_CLEAR = "DELETE FROM {s}.task_runs WHERE %(task)s::text IS NULL OR task = %(task)s::text"
 
+# -- the archive of runs (see Backend.job_prune) -------------------------------------------
+
+# A statement that deletes jobs (`gone`, RETURNING GONE) keeps their runs in their
+# tasks' archive: only those that can survive RUN_TRIM are written. It answers how many
+# jobs went and their tasks, for RUN_TRIM.
+GONE = "id, task, queue, owner, status, started_at, coalesce(completed_at, created_at) AS completed_at, attempts, error"
+ARCHIVE = """,
+kept AS (
+    INSERT INTO {s}.task_runs (job_id, task, queue, owner, status, started_at, completed_at, attempts, error)
+    SELECT x.id, x.task, x.queue, x.owner, x.status, x.started_at, x.completed_at, x.attempts, x.error
+    FROM (SELECT g.*,
+                 row_number() OVER (PARTITION BY g.task ORDER BY g.completed_at DESC, g.id DESC) AS n,
+                 row_number() OVER (PARTITION BY g.task, g.status = 'failed'
+                                    ORDER BY g.completed_at DESC, g.id DESC) AS nf
+          FROM gone AS g) AS x
+    WHERE x.n <= %(runs_kept)s OR (x.status = 'failed' AND x.nf <= %(runs_kept)s)
+    ON CONFLICT (job_id) DO NOTHING
+)
+SELECT count(*), coalesce(array_agg(DISTINCT task), '{}') FROM gone
+"""
+
+# One prune, delete or clear changes kept runs at a time (the lock is the transaction's),
+# so that two of them never wait on each other's rows.
+RUNS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.task_runs.' || %(schema)s))"
+
+# Keep each task's newest %(runs_kept)s runs, and its newest %(runs_kept)s failures besides.
+RUN_TRIM = """
+DELETE FROM {s}.task_runs AS r
+USING (
+    SELECT job_id, status,
+           row_number() OVER (PARTITION BY task ORDER BY completed_at DESC, job_id DESC) AS n,
+           row_number() OVER (PARTITION BY task, status = 'failed' ORDER BY completed_at DESC, job_id DESC) AS nf
+    FROM {s}.task_runs WHERE task = ANY(%(tasks)s::text[])
+) AS x
+WHERE r.job_id = x.job_id AND x.n > %(runs_kept)s AND (x.status <> 'failed' OR x.nf > %(runs_kept)s)
+"""
+
 # -- API tokens (only a hash of each secret is stored) ------------------------------------
 
 TOKEN_COLUMNS = "id, username, hash, admin, created_at, revoked_at"

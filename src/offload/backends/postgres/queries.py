@@ -330,54 +330,17 @@ WHERE id = %(id)s AND status IN ('failed', 'cancelled')
 RETURNING queue
 """
 
-# -- deleting jobs, and the archive of their runs (see Backend.job_prune) --------------------
-
-# A statement that deletes jobs (`gone`, RETURNING _GONE) keeps their runs in their
-# tasks' archive: only those that can survive RUN_TRIM are written. It answers how many
-# jobs went and their tasks, for RUN_TRIM.
-_GONE = (
-    "id, task, queue, owner, status, started_at, coalesce(completed_at, created_at) AS completed_at, attempts, error"
-)
-_ARCHIVE = """,
-kept AS (
-    INSERT INTO {s}.task_runs (job_id, task, queue, owner, status, started_at, completed_at, attempts, error)
-    SELECT x.id, x.task, x.queue, x.owner, x.status, x.started_at, x.completed_at, x.attempts, x.error
-    FROM (SELECT g.*,
-                 row_number() OVER (PARTITION BY g.task ORDER BY g.completed_at DESC, g.id DESC) AS n,
-                 row_number() OVER (PARTITION BY g.task, g.status = 'failed'
-                                    ORDER BY g.completed_at DESC, g.id DESC) AS nf
-          FROM gone AS g) AS x
-    WHERE x.n <= %(runs_kept)s OR (x.status = 'failed' AND x.nf <= %(runs_kept)s)
-    ON CONFLICT (job_id) DO NOTHING
-)
-SELECT count(*), coalesce(array_agg(DISTINCT task), '{}') FROM gone
-"""
+# -- deleting jobs; their runs go to the archive (catalog_queries.ARCHIVE) -------------------
 
 JOB_DELETE = (
     """
 WITH gone AS (
     DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')
     RETURNING """
-    + _GONE
+    + catalog_queries.GONE
     + "\n)"
-    + _ARCHIVE
+    + catalog_queries.ARCHIVE
 )
-
-# One prune or delete trims the archive at a time (the lock is the transaction's), so
-# two trims never wait on each other's rows.
-RUNS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.task_runs.' || %(schema)s))"
-
-# Keep each task's newest %(runs_kept)s runs, and its newest %(runs_kept)s failures besides.
-RUN_TRIM = """
-DELETE FROM {s}.task_runs AS r
-USING (
-    SELECT job_id, status,
-           row_number() OVER (PARTITION BY task ORDER BY completed_at DESC, job_id DESC) AS n,
-           row_number() OVER (PARTITION BY task, status = 'failed' ORDER BY completed_at DESC, job_id DESC) AS nf
-    FROM {s}.task_runs WHERE task = ANY(%(tasks)s::text[])
-) AS x
-WHERE r.job_id = x.job_id AND x.n > %(runs_kept)s AND (x.status <> 'failed' OR x.nf > %(runs_kept)s)
-"""
 
 # -- retention: one bounded batch per transaction --------------------------------------------
 
@@ -392,9 +355,9 @@ WITH gone AS (
         LIMIT %(batch)s
     )
     RETURNING """
-    + _GONE
+    + catalog_queries.GONE
     + "\n)"
-    + _ARCHIVE
+    + catalog_queries.ARCHIVE
 )
 
 PRUNE_BEYOND_KEEP = (
@@ -405,9 +368,9 @@ WITH gone AS (
         ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
     )
     RETURNING """
-    + _GONE
+    + catalog_queries.GONE
     + "\n)"
-    + _ARCHIVE
+    + catalog_queries.ARCHIVE
 )
 
 
