@@ -249,3 +249,12 @@ def test_a_declaration_may_start_paused(store_url: str) -> None:
     assert app.schedules.get("code:sync").paused
     assert app.schedules.tick(now=1000.0) == 0
     app.close()
+
+
+def test_the_same_declaration_written_differently_is_the_same(store_url: str) -> None:
+    first = restarted(store_url, kwargs={"account": "a"}, interval=60)
+    first.schedules.delete("code:sync")
+    again = restarted(store_url, kwargs={"account": "a"}, interval=60.0)
+    assert again.schedules.list() == []  # 60 and 60.0 are one interval: still deleted
+    for a in (first, again):
+        a.close()

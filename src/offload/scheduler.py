@@ -19,7 +19,8 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import serialization
+import orjson
+
 from .errors import OffloadError, ScheduleNotFound
 from .schedule import ScheduleRecord, fired, new_schedule_id, next_after, validate
 
@@ -191,16 +192,17 @@ def _same_plan(a: ScheduleRecord, b: ScheduleRecord) -> bool:
 
 
 def _fingerprint(declared: ScheduleRecord) -> str:
-    """What a declaration asks for (its plan and the jobs it makes), as a short hash."""
+    """What a declaration asks for (its plan and the jobs it makes), as a short hash;
+    ``interval=60`` and ``60.0``, or keyword arguments in another order, are the same."""
     plan = [
         declared.task,
         declared.args,
         declared.kwargs,
         declared.cron,
-        declared.interval,
+        None if declared.interval is None else float(declared.interval),
         declared.timezone,
         declared.queue,
         declared.priority,
         declared.owner,
     ]
-    return hashlib.sha256(serialization.dumps(plan).encode()).hexdigest()[:32]
+    return hashlib.sha256(orjson.dumps(plan, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
