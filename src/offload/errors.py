@@ -4,11 +4,15 @@ OffloadError
 ├── ConfigurationError        bad URL, store path that can't be opened, bad setting
 ├── EnqueueError              nothing was stored
 │   ├── UnknownTask
-│   ├── InvalidArguments      arguments don't bind to the task's signature
+│   ├── InvalidArguments      arguments don't bind to the task's signature, or an
+│   │   │                     option or name is out of bounds
+│   │   └── InvalidSchedule   a cron, interval, timezone or id a schedule can't use
 │   ├── NotSerializable       a value isn't JSON
 │   └── PayloadTooLarge
 ├── JobNotFound
+├── ScheduleNotFound          no such schedule (or, over HTTP, not the caller's)
 ├── InvalidTransition         the job's state forbids the action
+├── ScheduleConflict          a schedule id the caller may not take
 ├── BackendError
 │   └── BackendUnavailable    the store can't be reached right now (retryable)
 ├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
@@ -37,6 +41,7 @@ __all__ = [
     "InvalidArguments",
     "InvalidField",
     "InvalidRequest",
+    "InvalidSchedule",
     "InvalidTransition",
     "JobCancelled",
     "JobFailed",
@@ -44,6 +49,8 @@ __all__ = [
     "NotSerializable",
     "OffloadError",
     "PayloadTooLarge",
+    "ScheduleConflict",
+    "ScheduleNotFound",
     "UnknownTask",
     "UnsupportedMediaType",
     "WaitTimeout",
@@ -70,10 +77,21 @@ class UnknownTask(EnqueueError):
 
 
 class InvalidArguments(EnqueueError):
+    """A job of ``task`` can't be built: its arguments don't bind to the function, or
+    an option or a name is out of bounds. ``reason`` says which."""
+
+    what = "task"
+
     def __init__(self, task: str, reason: str) -> None:
         self.task = task
         self.reason = reason
-        super().__init__(f"arguments for task {task!r} don't bind: {reason}")
+        super().__init__(f"{self.what} {task!r}: {reason}")
+
+
+class InvalidSchedule(InvalidArguments):
+    """A schedule's cron, interval, timezone or id is unusable; nothing was stored."""
+
+    what = "schedule of task"
 
 
 class NotSerializable(EnqueueError):
@@ -93,6 +111,22 @@ class JobNotFound(OffloadError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"no job with id {job_id!r}")
+
+
+class ScheduleNotFound(OffloadError):
+    """No schedule with that id (over HTTP also: one the caller may not see)."""
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"no schedule with id {schedule_id!r}")
+
+
+class ScheduleConflict(OffloadError):
+    """The id names a schedule the caller may not replace."""
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"schedule id {schedule_id!r} is taken; choose another")
 
 
 class InvalidTransition(OffloadError):

@@ -15,6 +15,11 @@ DEFAULT_URL = "sqlite:///offload.db"
 class Settings:
     url: str = DEFAULT_URL
     max_payload: int = 1024 * 1024  # bytes of args + kwargs JSON
+    max_attempts_limit: int = 100  # the most attempts a job may ask for (retries + 1)
+    max_timeout_s: float = 7 * 24 * 3600.0  # the longest timeout a job may ask for
+    max_delay_s: float = 366 * 24 * 3600.0  # how far ahead a job may be delayed (_delay, _run_at)
+    queues: str = ""  # queues the app declares besides its tasks' ones, comma-separated (see App.queue)
+    api_admin_any_queue: bool = False  # over HTTP, admins may also submit to undeclared queues
     lease_s: float = 30.0  # a running job is retaken this long after its worker's last heartbeat
     heartbeat_s: float = 1.0  # also how quickly a running job learns of a cancel request
     progress_flush_s: float = 0.2  # progress/message writes are coalesced to one per interval

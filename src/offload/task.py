@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InvalidArguments
+from .names import NAME_RULE, is_name
 
 if TYPE_CHECKING:
     from .app import App
@@ -33,8 +34,8 @@ class TaskOptions:
     encrypt: bool = False  # args, kwargs and result stored encrypted (offload.crypto)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.queue, str) or not self.queue:
-            raise ConfigurationError(f"queue must be a non-empty string, got {self.queue!r}")
+        if not is_name(self.queue):
+            raise ConfigurationError(f"queue must be {NAME_RULE}; got {self.queue!r}")
         if not isinstance(self.retries, int) or self.retries < 0:
             raise ConfigurationError(f"retries must be an int >= 0, got {self.retries!r}")
         if self.backoff < 0:
@@ -85,7 +86,7 @@ class Task:
         try:
             self._signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise InvalidArguments(self.name, str(exc)) from None
+            raise InvalidArguments(self.name, f"arguments don't bind: {exc}") from None
 
     def enqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
         """Store a job for this task and return at once. Options are ``_``-prefixed:

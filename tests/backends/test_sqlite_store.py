@@ -1,12 +1,15 @@
-"""SQLite: migrations on a database made by an older release, event pruning by seq, and
-the background checkpoints that keep the write-ahead log small."""
+"""SQLite: migrations on a database made by an older release, event pruning by seq, the
+background checkpoints that keep the write-ahead log small, and files only their owner
+may read."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
+import pytest
 from tests.conformance.helpers import T0, insert_one
 from tests.support.procs import wait_for
 
@@ -142,3 +145,43 @@ def test_the_write_probe_really_writes(tmp_path: Path) -> None:
             assert other.execute("SELECT max(version), min(version) FROM schema_version").fetchone() == (version, 1)
     finally:
         backend.close()
+
+
+def _mode(path: Path | str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o002])
+def test_the_store_files_are_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    path = tmp_path / "jobs.db"
+    previous = os.umask(umask)
+    try:
+        app = offload.App(f"sqlite:///{path}")
+        app.task(lambda: None, name="noop")
+        app.enqueue("noop")  # a write: the -wal and -shm files exist from here on
+        waiter = app.backend.waiter("w1", ["default"])  # a worker's doorbell, in its folder
+        bells = app.backend.bells.folder  # type: ignore[attr-defined]
+        modes = {p.name: _mode(p) for p in tmp_path.iterdir() if p.name.startswith("jobs.db")}
+        folder_mode = _mode(bells)
+        waiter.close()
+        app.close()
+    finally:
+        os.umask(previous)
+    assert {k: v for k, v in modes.items() if k != "jobs.db-bells"} == {
+        "jobs.db": 0o600,
+        "jobs.db-wal": 0o600,
+        "jobs.db-shm": 0o600,
+    }
+    assert folder_mode == 0o700
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    path.touch()
+    path.chmod(0o640)  # opened to a group by its owner, on purpose
+    app = offload.App(f"sqlite:///{path}")
+    app.task(lambda: None, name="noop")
+    app.enqueue("noop")
+    modes = (_mode(path), _mode(f"{path}-wal"))
+    app.close()
+    assert modes == (0o640, 0o640)

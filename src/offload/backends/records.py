@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from .. import serialization
 from ..job import JobRecord, JobStatus
 from ..schedule import ScheduleRecord
-from .base import Event, TaskStats, TokenRecord, WorkerInfo
+from .base import Event, RunRecord, TaskStats, TokenRecord, WorkerInfo
 
 T = TypeVar("T")
 
@@ -22,8 +22,11 @@ JOB_COLUMNS = (
 )
 SCHEDULE_COLUMNS = (
     "id, task, args, kwargs, cron, interval, timezone, paused, next_run_at, last_run_at,"
-    " queue, priority, owner, created_at"
+    " queue, priority, owner, created_at, fingerprint"
 )
+# A finished run (RunRecord): a job's columns, or an archived run's (job_id AS id)
+RUN_COLUMNS = "id, task, queue, owner, status, started_at, completed_at, attempts, error"
+ARCHIVED_RUN_COLUMNS = "job_id, task, queue, owner, status, started_at, completed_at, attempts, error"
 TOKEN_COLUMNS = "id, user, hash, admin, created_at, revoked_at"
 EVENT_COLUMNS = "seq, job_id, type, data, at, owner"
 WORKER_COLUMNS = "id, host, pid, queues, concurrency, started_at, heartbeat_at, running"
@@ -84,6 +87,7 @@ def schedule_record(row: Sequence[Any]) -> ScheduleRecord:
         priority=row[11],
         owner=row[12],
         created_at=row[13],
+        fingerprint=row[14],
     )
 
 
@@ -103,6 +107,7 @@ def schedule_params(record: ScheduleRecord) -> dict[str, Any]:
         "priority": record.priority,
         "owner": record.owner,
         "created_at": record.created_at,
+        "fingerprint": record.fingerprint,
     }
 
 
@@ -155,3 +160,8 @@ def worker_params(info: WorkerInfo) -> dict[str, Any]:
 def stats_record(row: Sequence[Any]) -> TaskStats:
     """A row in the order of STATS_COLUMNS."""
     return TaskStats(row[0], int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6])
+
+
+def run_record(row: Sequence[Any]) -> RunRecord:
+    """A row in the order of RUN_COLUMNS."""
+    return RunRecord(row[0], row[1], row[2], row[3], _STATUS[row[4]], row[5], row[6], row[7], row[8])

@@ -9,7 +9,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ..stats import recent_failures, task_stats
+from ..stats import clear_stats, recent_failures, task_history, task_stats
 from .jobs import app_option, url_option
 from .loading import load_app
 from .tables import Cell, Column, fit, fit_ids, seconds, styled_status, utc_time
@@ -136,12 +136,35 @@ schedules.add_command(_action("run-now", "Enqueue the schedule's job now; prints
 @url_option
 @click.option("--task", help="One task only.")
 @click.option("--failures", is_flag=True, help="Recent failures instead of the counters.")
+@click.option("--history", "history_of", metavar="TASK", help="TASK's last finished runs, the newest first.")
+@click.option("--clear", is_flag=True, help="Start the statistics afresh (of --task, else of every task).")
 @click.option("--hours", type=float, default=24.0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="Rows of --history.")
 @click.option("--json", "as_json", is_flag=True)
-def stats(app_spec: str | None, url: str | None, task: str | None, failures: bool, hours: float, as_json: bool) -> None:
-    """Per-task counters (they survive pruning) and timings, or recent failures."""
+def stats(
+    app_spec: str | None,
+    url: str | None,
+    task: str | None,
+    failures: bool,
+    history_of: str | None,
+    clear: bool,
+    hours: float,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Per-task counters and timings, recent failures or a task's history; they
+    survive pruning. --clear starts them afresh."""
+    if failures + bool(history_of) + clear > 1:
+        raise click.UsageError("give at most one of --failures, --history and --clear")
     app = load_app(app_spec, url)
-    rows = recent_failures(app, hours=hours) if failures else task_stats(app, task)
+    if clear:
+        clear_stats(app, task)
+        click.echo(f"statistics of {'task ' + repr(task) if task else 'every task'} cleared")
+        return
+    if history_of:
+        rows = task_history(app, history_of, limit)
+    else:
+        rows = recent_failures(app, hours=hours) if failures else task_stats(app, task)
     if as_json:
         click.echo(orjson.dumps(rows).decode())
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..job import JobStatus
+from ..names import FILTER_PATTERN, NAME_PATTERN
 
 NULL_NUM = {"type": "number", "nullable": True}
 NULL_STR = {"type": "string", "nullable": True}
@@ -90,6 +91,9 @@ JOB = {
     },
 }
 
+# A queue, task or owner to look for (offload.names: filters)
+FILTER = {"type": "string", "pattern": FILTER_PATTERN}
+
 
 def _submit(tasks: list[str]) -> dict[str, Any]:
     task: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -106,9 +110,14 @@ SUBMIT: dict[str, Any] = {
         "task": {"type": "string", "minLength": 1},
         "args": {"type": "array", "items": {}},
         "kwargs": {"type": "object", "additionalProperties": True},
-        "queue": {"type": "string", "minLength": 1, "maxLength": 200},
+        "queue": {"type": "string", "pattern": NAME_PATTERN, "description": "one the app declares"},
         "priority": {"type": "integer"},
-        "delay": {"type": "number", "minimum": 0, "maximum": 3162240000, "description": "seconds from now"},
+        "delay": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 3162240000,
+            "description": "seconds from now, at most the max_delay_s setting (a year by default)",
+        },
         "run_at": {
             "oneOf": [
                 {"type": "string", "format": "date-time"},
@@ -116,9 +125,19 @@ SUBMIT: dict[str, Any] = {
             ],
             "description": "ISO 8601 (UTC when no offset is given) or POSIX seconds",
         },
-        "max_attempts": {"type": "integer", "minimum": 1},
-        "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 3162240000},
-        "unique_key": {"type": "string", "minLength": 1, "maxLength": 200},
+        "max_attempts": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "at most the max_attempts_limit setting (100 by default)",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": True,
+            "minimum": 0,
+            "maximum": 3162240000,
+            "description": "seconds, at most the max_timeout_s setting (7 days by default)",
+        },
+        "unique_key": {"type": "string", "minLength": 1, "maxLength": 200, "description": "printable characters"},
     },
 }
 
@@ -286,9 +305,9 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         "in": "query",
                         "schema": {"type": "string", "enum": [s.value for s in JobStatus]},
                     },
-                    {"name": "queue", "in": "query", "schema": {"type": "string"}},
-                    {"name": "task", "in": "query", "schema": {"type": "string"}},
-                    {"name": "owner", "in": "query", "schema": {"type": "string"}, "description": "admins only"},
+                    {"name": "queue", "in": "query", "schema": FILTER},
+                    {"name": "task", "in": "query", "schema": FILTER},
+                    {"name": "owner", "in": "query", "schema": FILTER, "description": "admins only"},
                     {
                         "name": "limit",
                         "in": "query",
@@ -374,7 +393,7 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         "name": "name",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "schema": FILTER,
                     }
                 ],
                 "post": _op(

@@ -18,6 +18,7 @@ from ..context import JobContext
 from ..crypto import SEALED
 from ..errors import DecryptionFailed, JobCancelled, NotSerializable, UnknownTask
 from ..job import JobRecord, JobStatus
+from ..names import storable
 from ..retry import Retry, backoff_delay
 
 if TYPE_CHECKING:
@@ -134,11 +135,13 @@ class Outcomes:
         return self._retry_or_fail(run, error, tb, None)
 
     def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
+        error, tb = storable(error), None if tb is None else storable(tb)  # a NUL must not lose the outcome
         return Outcome(
             run.record.id, run.ctx.token, JobStatus.FAILED, error=error, traceback=tb, progress=self.final_progress(run)
         )
 
     def _retry_or_fail(self, run: Run, error: str, tb: str | None, delay: float | None) -> Outcome:
+        error, tb = storable(error), None if tb is None else storable(tb)
         rec = run.record
         if rec.attempts >= rec.max_attempts:
             return self._failed(run, error, tb)
