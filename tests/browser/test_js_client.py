@@ -1,0 +1,497 @@
+"""The browser client (offload.js, offload.mjs) in a real Chromium, against a real
+``offload serve`` and a separate ``offload worker`` process.
+
+The pages come through a front door (js_support.FrontDoor) that can cut the
+connections, play an unreachable server, answer a route itself, and logs every request
+with its time; the pages also count every fetch and EventSource they start.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from offload import App
+from offload.service import TokenService
+from tests.api.conftest import free_port
+from tests.browser.js_support import PAGES, FrontDoor
+from tests.support.procs import PYTHON, Proc, Procs, wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+APP = "tests.api.tasks_api:app"
+ENV = {"OFFLOAD_API_KEEPALIVE_S": "1", "OFFLOAD_PROGRESS_FLUSH_S": "0.05"}
+ORDER = {"scheduled": 0, "queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def _up(proc: Proc, base: str) -> Callable[[], bool]:
+    def check() -> bool:
+        if not proc.alive:
+            raise AssertionError(f"{proc.name} exited:\n{proc.tail()}")
+        try:
+            httpx.get(base + "/", timeout=1.0)
+            return True
+        except httpx.TransportError:
+            return False
+
+    return check
+
+
+@dataclass
+class Server:
+    """``offload serve`` and ``offload worker`` on one SQLite file, behind a front door."""
+
+    procs: Procs
+    store: App
+    port: int
+    extra: tuple[str, ...]
+    serve: Proc
+    door: FrontDoor
+    reader: str | None = None
+
+    @property
+    def direct(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def token(self) -> str:
+        return TokenService(self.store).create(f"user-{secrets.token_hex(3)}")[1]
+
+    def submit(self, token: str, task: str, *args: Any, **kwargs: Any) -> str:
+        with httpx.Client(base_url=self.direct, headers={"Authorization": f"Bearer {token}"}) as c:
+            r = c.post("/api/jobs", json={"task": task, "args": list(args), "kwargs": kwargs})
+            assert r.status_code == 202, r.text
+            job_id: str = r.json()["job_id"]
+            return job_id
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """The job as its owner sees it (read with an admin token: the owner's token may
+        be out of requests in a rate-limit test)."""
+        if self.reader is None:
+            self.reader = TokenService(self.store).create("reader", admin=True)[1]
+        r = httpx.get(f"{self.direct}/api/jobs/{job_id}", headers={"Authorization": f"Bearer {self.reader}"})
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def wait_status(self, job_id: str, status: str) -> dict[str, Any]:
+        return wait_for(
+            lambda: (j := self.job(job_id))["status"] == status and j,
+            timeout=30,
+            interval=0.05,
+            message=f"job {job_id} {status}",
+        )
+
+    def start_serve(self) -> None:
+        argv = [PYTHON, "-m", "offload", "serve", "--app", APP, "--port", str(self.port), *self.extra]
+        self.serve = self.procs.start(argv, name="serve")
+        wait_for(_up(self.serve, self.direct), timeout=20, interval=0.05, message="offload serve answering")
+
+    def restart(self) -> None:
+        """Kill ``offload serve`` (every open stream drops) and start it again on its port."""
+        self.serve.kill9()
+        self.start_serve()
+
+
+def start_server(workdir: Path, extra: tuple[str, ...] = ()) -> Server:
+    url = f"sqlite:///{workdir / 'jobs.db'}"
+    procs = Procs(workdir, url, env=ENV)
+    store = App(url)
+    store.backend  # migrate before the processes start  # noqa: B018
+    procs.worker("--concurrency", "4", "--queues", "default", app=APP)
+    port = free_port()
+    server = Server(procs, store, port, extra, serve=None, door=FrontDoor(port, PAGES))  # type: ignore[arg-type]
+    try:
+        server.start_serve()
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: Server) -> None:
+    server.door.close()
+    server.procs.cleanup()
+    server.store.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("js-client"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """``own_server(*serve_options)``: a server of the test's own (one it restarts, or limits)."""
+    started: list[Server] = []
+
+    def start(*extra: str) -> Server:
+        workdir = tmp_path / f"server{len(started)}"
+        workdir.mkdir()
+        server = start_server(workdir, extra)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop_server(server)
+
+
+# -- the browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """Debian's chromium. One Playwright runs per process: when the folder's conftest
+    already provides a ``browser``, that one is shared."""
+    try:
+        shared: Browser | None = request.getfixturevalue("browser")
+    except pytest.FixtureLookupError:
+        shared = None
+    if shared is not None:
+        yield shared
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
+    """``open_page(server_base, "module" | "classic")``: a test page in a fresh context.
+    Any uncaught error in a page fails the test."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_(base: str, kind: str = "module", path: str | None = None) -> Page:
+        ctx = chromium.new_context()
+        ctx.set_default_timeout(20_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + (path or f"/test/{kind}.html"))
+        page.wait_for_function("window.ready === true")
+        return page
+
+    yield open_
+    for ctx in contexts:
+        ctx.close()
+    assert errors == [], errors
+
+
+def watch(page: Page, name: str, job_id: str, **options: Any) -> None:
+    page.evaluate("([name, id, options]) => startWatch(name, id, options)", [name, job_id, options])
+
+
+def record(page: Page, name: str) -> dict[str, Any]:
+    rec: dict[str, Any] = page.evaluate("(name) => record(name)", name)
+    return rec
+
+
+def wait_end(page: Page, name: str, timeout: float = 40.0) -> dict[str, Any]:
+    """The watch's record once it ended (``done`` resolved)."""
+    page.wait_for_function("(name) => watches[name].done !== undefined", arg=name, timeout=timeout * 1000)
+    return record(page, name)
+
+
+def wait_messages(page: Page, name: str, count: int) -> None:
+    page.wait_for_function(
+        "([name, n]) => watches[name].updates.some((job) => job.messages.length >= n)", arg=[name, count]
+    )
+
+
+def assert_in_order(updates: list[dict[str, Any]], final: dict[str, Any]) -> None:
+    """Updates only move forward, and the last one is the job as the server has it."""
+    assert updates, "no update"
+    ranks = [ORDER[u["status"]] for u in updates]
+    assert ranks == sorted(ranks), [u["status"] for u in updates]
+    progress = [u["progress"] for u in updates]
+    assert progress == sorted(progress), progress
+    for before, after in zip(updates, updates[1:], strict=False):
+        assert after["messages"][: len(before["messages"])] == before["messages"]
+    assert updates[-1] == final
+    assert [u["status"] for u in updates].count(final["status"]) == 1, "the final state came more than once"
+
+
+def event_seqs(rec: dict[str, Any]) -> list[int]:
+    """The seqs of the events (not states) the watch handed on, in order."""
+    return [e["seq"] for e in rec["events"] if e["type"] != "state"]
+
+
+def requests_for(server: Server, job_id: str, what: str) -> list[Any]:
+    pattern = {"events": rf"/api/jobs/{job_id}/events", "get": rf"/api/jobs/{job_id}(\?|$)", "any": job_id}[what]
+    return server.door.requests(pattern)
+
+
+def resumed_from(hit: Any) -> int | None:
+    values = parse_qs(urlsplit(hit.path).query).get("last_event_id")
+    return int(values[0]) if values else None
+
+
+# -- following a job ----------------------------------------------------------------------------
+
+
+def test_the_module_submits_and_follows_a_job_to_its_result(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = page.evaluate("async (t) => (await api.submit('steps', [4, 0.3], {}, {token: t})).job_id", token)
+    watch(page, "w", job_id, token=token)
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert final["status"] == "completed" and final["result"] == {"steps": 4}
+    assert [m["message"] for m in final["messages"]] == [f"step {i}/4" for i in range(1, 5)]
+    assert rec["ended"] == [final] and rec["done"] == final and rec["errors"] == []
+    assert_in_order(rec["updates"], final)
+    assert len(rec["updates"]) >= 4, "the steps were not followed live"
+    seqs = event_seqs(rec)
+    assert seqs == sorted(set(seqs)), seqs
+    # one stream, closed by the client at the final state: no reconnection, no reads
+    assert len(requests_for(served, job_id, "events")) == 1
+    assert requests_for(served, job_id, "get") == []
+    # a module defines no global; its default export is the same client
+    assert page.evaluate("typeof window.offload") == "undefined"
+    assert page.evaluate("moduleDefault.watch === api.watch && moduleDefault.submit === api.submit")
+
+
+def test_the_classic_script_keeps_its_global_streaming_and_polling(
+    served: Server, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(served.door.base, "classic")
+    assert page.evaluate("typeof offload.watch === 'function' && typeof offload.submit === 'function'")
+    token = served.token()
+    job_id = served.submit(token, "steps", 3, 0.4)
+    watch(page, "stream", job_id, baseUrl="", token=token)
+    watch(page, "poll", job_id, apiBase="/api", token=token, poll=True, pollInterval=150)
+    streamed, polled = wait_end(page, "stream"), wait_end(page, "poll")
+
+    final = served.job(job_id)
+    assert final["result"] == {"steps": 3}
+    for rec in (streamed, polled):
+        assert_in_order(rec["updates"], final)
+        assert rec["ended"] == [final] and rec["done"] == final
+    assert polled["events"] == [], "the polling watch opened a stream"
+    assert len(requests_for(served, job_id, "events")) == 1
+
+
+def test_a_cut_stream_resumes_after_its_last_event(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = served.submit(token, "steps", 8, 0.4)
+    watch(page, "w", job_id, token=token)
+    wait_messages(page, "w", 2)
+    seen = max(event_seqs(record(page, "w")))
+    assert served.door.cut() >= 1
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert final["result"] == {"steps": 8} and rec["done"] == final
+    assert_in_order(rec["updates"], final)
+    assert [m["message"] for m in rec["updates"][-1]["messages"]] == [f"step {i}/8" for i in range(1, 9)]
+    streams = requests_for(served, job_id, "events")
+    assert len(streams) >= 2, "the stream was not reopened"
+    assert resumed_from(streams[0]) is None
+    assert resumed_from(streams[1]) is not None and resumed_from(streams[1]) >= seen
+    seqs = event_seqs(rec)
+    assert seqs == sorted(set(seqs)), f"an event came twice or went backwards: {seqs}"
+
+
+def test_a_watch_away_while_the_job_ends_still_gets_the_final_state(
+    served: Server, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = served.submit(token, "steps", 4, 0.3)
+    watch(page, "w", job_id, token=token)
+    wait_messages(page, "w", 1)
+    served.door.down = True  # every new connection is dropped
+    try:
+        served.door.cut()
+        served.wait_status(job_id, "completed")
+        wait_for(
+            lambda: any(h.status is None for h in requests_for(served, job_id, "any")),
+            timeout=20,
+            message="the watch trying to reconnect while the server is away",
+        )
+    finally:
+        served.door.down = False
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert final["result"] == {"steps": 4}
+    assert rec["updates"][-1] == final and rec["ended"] == [final] and rec["done"] == final
+    assert_in_order(rec["updates"], final)
+
+
+def test_a_watch_outlives_a_server_restart(own_server: Callable[..., Server], open_page: Callable[..., Page]) -> None:
+    server = own_server()
+    page = open_page(server.door.base, "module")
+    token = server.token()
+    job_id = server.submit(token, "steps", 10, 0.4)
+    watch(page, "w", job_id, token=token, pollInterval=300)
+    wait_messages(page, "w", 2)
+    seen = max(event_seqs(record(page, "w")))
+    server.restart()
+    rec = wait_end(page, "w")
+
+    final = server.job(job_id)
+    assert final["result"] == {"steps": 10} and rec["done"] == final
+    assert_in_order(rec["updates"], final)
+    assert [m["message"] for m in rec["updates"][-1]["messages"]] == [f"step {i}/10" for i in range(1, 11)]
+    resumes = [resumed_from(h) for h in requests_for(server, job_id, "events")[1:]]
+    assert resumes and all(r is not None and r >= seen for r in resumes), resumes
+
+
+# -- backing off ---------------------------------------------------------------------------------
+
+
+def _gaps_after(hits: list[Any], status: int) -> list[tuple[float, float]]:
+    """(seconds to the next request, Retry-After) after each answer of ``status``."""
+    return [(b.at - a.at, float(a.retry_after)) for a, b in zip(hits, hits[1:], strict=False) if a.status == status]
+
+
+def test_polling_waits_out_429_for_its_retry_after(
+    own_server: Callable[..., Server], open_page: Callable[..., Page]
+) -> None:
+    server = own_server("--poll-rate", "1", "--poll-burst", "1")
+    page = open_page(server.door.base, "module")
+    token = server.token()
+    job_id = server.submit(token, "steps", 3, 0.5)
+    # by its own pace it would read every 100 ms, and back off to 300 ms at most
+    watch(page, "w", job_id, token=token, poll=True, pollInterval=100, maxPollInterval=300)
+    rec = wait_end(page, "w")
+
+    final = server.job(job_id)
+    assert final["result"] == {"steps": 3} and rec["done"] == final
+    assert_in_order(rec["updates"], final)
+    reads = requests_for(server, job_id, "get")
+    gaps = _gaps_after(reads, 429)
+    assert gaps, f"no 429 came: {[h.status for h in reads]}"
+    assert all(gap >= 0.9 * after for gap, after in gaps), gaps
+    assert rec["errors"] == []
+
+
+def test_a_503_on_the_stream_and_its_read_is_waited_out(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = served.submit(token, "steps", 10, 0.4)
+    served.door.answer(rf"/api/jobs/{job_id}/events", 503, {"Retry-After": "2"}, times=1)
+    served.door.answer(rf"/api/jobs/{job_id}$", 503, {"Retry-After": "2"}, times=1)
+    watch(page, "w", job_id, token=token, pollInterval=100)
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert rec["done"] == final and final["result"] == {"steps": 10}
+    reads = requests_for(served, job_id, "get")
+    assert reads[0].status == 503
+    gaps = _gaps_after(reads, 503)
+    assert gaps and all(gap >= 0.9 * after for gap, after in gaps), gaps
+    assert [h.status for h in requests_for(served, job_id, "events")][:2] == [503, 200]
+
+
+# -- falling back, ending, closing ---------------------------------------------------------------
+
+
+def test_without_eventsource_it_polls(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "classic")
+    page.evaluate("delete window.EventSource")
+    token = served.token()
+    job_id = served.submit(token, "steps", 3, 0.3)
+    watch(page, "w", job_id, token=token, pollInterval=150)
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert rec["done"] == final and final["result"] == {"steps": 3}
+    assert_in_order(rec["updates"], final)
+    assert requests_for(served, job_id, "events") == []
+    assert len(requests_for(served, job_id, "get")) >= 2
+
+
+def test_when_sse_does_not_get_through_it_polls(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = served.submit(token, "steps", 10, 0.5)
+    served.door.answer(rf"/api/jobs/{job_id}/events", 502)  # a proxy that won't pass the stream
+    watch(page, "w", job_id, token=token, pollInterval=200)
+    rec = wait_end(page, "w")
+
+    final = served.job(job_id)
+    assert rec["done"] == final and final["result"] == {"steps": 10}
+    assert_in_order(rec["updates"], final)
+    streams = requests_for(served, job_id, "events")
+    assert len(streams) == 3 and all(h.status == 502 for h in streams)
+    polls = [h for h in requests_for(served, job_id, "get") if h.at > streams[-1].at]
+    assert len(polls) >= 3, "it did not go on by polling"
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["stream", "poll"])
+def test_a_missing_job_or_a_bad_token_ends_the_watch_with_onerror(
+    served: Server, open_page: Callable[..., Page], poll: bool
+) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    missing = secrets.token_hex(16)
+    elsewhere = served.submit(served.token(), "echo", 1)  # another user's job
+    watch(page, "missing", missing, token=token, poll=poll)
+    watch(page, "theirs", elsewhere, token=token, poll=poll)
+    watch(page, "badtoken", missing, token="off_not-a-token", poll=poll)
+    for name, status, code in (("missing", 404, "not_found"), ("theirs", 404, "not_found"), ("badtoken", 401, None)):
+        rec = wait_end(page, name)
+        assert rec["done"] is None and rec["updates"] == [] and rec["ended"] == []
+        assert [e["status"] for e in rec["errors"]] == [status], (name, rec["errors"])
+        if code:
+            assert rec["errors"][0]["code"] == code
+    # no retries: one read, or one stream and the read that said why it failed
+    tries = 1 if poll else 2
+    assert page.evaluate("(id) => trafficFor(id)", missing) == 2 * tries  # two watches
+    assert page.evaluate("(id) => trafficFor(id)", elsewhere) == tries
+
+
+def test_close_stops_all_traffic(served: Server, open_page: Callable[..., Page]) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    polled, streamed, control = (served.submit(token, "parked", i) for i in range(3))  # never run
+    watch(page, "polled", polled, token=token, poll=True, pollInterval=100)
+    watch(page, "streamed", streamed, token=token)
+    watch(page, "control", control, token=token, poll=True, pollInterval=100)
+    page.wait_for_function("watches.polled.updates.length > 0 && watches.streamed.updates.length > 0")
+    counts = page.evaluate(
+        """([a, b]) => { watches.polled.close(); watches.streamed.close();
+                         return [trafficFor(a), trafficFor(b)]; }""",
+        [polled, streamed],
+    )
+    base = page.evaluate("(id) => trafficFor(id)", control)
+    page.wait_for_function("([id, n]) => trafficFor(id) >= n + 5", arg=[control, base])
+
+    assert page.evaluate("([a, b]) => [trafficFor(a), trafficFor(b)]", [polled, streamed]) == counts
+    for name in ("polled", "streamed"):
+        rec = record(page, name)
+        assert rec["done"] is None and rec["ended"] == [] and rec["errors"] == []
+    # the server sees the stream go (at its next keep-alive at the latest)
+    wait_for(
+        lambda: not any(h.open for h in requests_for(served, streamed, "events")),
+        timeout=10,
+        message="the closed stream's connection to end",
+    )
