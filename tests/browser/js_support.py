@@ -1,5 +1,5 @@
 """What the browser client's tests share: a front door between Chromium and a real
-``offload serve``, and the test pages.
+server, the test pages, and the helpers that drive them.
 
 The front door is a small HTTP proxy on a port of its own. The pages come from it, so
 a page and the API it calls have one origin, as in an app that serves both. It logs
@@ -7,6 +7,10 @@ every request the page makes (when, what, the answer), and it can cut every open
 connection (a dropped stream), refuse new ones (a server that can't be reached), or
 answer some paths itself (a blocked or overloaded route). One request per connection;
 answers are streamed as they come, SSE included.
+
+The pages load the client (as a module or as the classic script) and a harness:
+``startWatch(name, jobId, options)`` records each watch's updates, events, end and
+errors, and every fetch and EventSource the page starts is counted by URL.
 """
 
 from __future__ import annotations
@@ -17,8 +21,15 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection", "content-length"}
 
@@ -249,3 +260,101 @@ window.ready = true;
 """
 
 PAGES = {"/test/module.html": module_page("/static/offload.mjs"), "/test/classic.html": CLASSIC_PAGE}
+
+
+# -- driving the pages -------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ORDER = {"scheduled": 0, "queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
+
+
+def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """Debian's chromium, for a fixture to yield from. One Playwright runs per process:
+    when the folder's conftest provides a ``browser``, that one is shared."""
+    try:
+        shared: Browser | None = request.getfixturevalue("browser")
+    except pytest.FixtureLookupError:
+        shared = None
+    if shared is not None:
+        yield shared
+        return
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def pages(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """For a fixture to yield from: ``open_page(base, "module" | "classic", path=None)``
+    opens a test page in a fresh context; an uncaught error in any page fails the test."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_page(base: str, kind: str = "module", path: str | None = None) -> Page:
+        ctx = browser.new_context()
+        ctx.set_default_timeout(20_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + (path or f"/test/{kind}.html"))
+        page.wait_for_function("window.ready === true")
+        return page
+
+    yield open_page
+    for ctx in contexts:
+        ctx.close()
+    assert errors == [], errors
+
+
+def watch(page: Page, name: str, job_id: str, **options: Any) -> None:
+    page.evaluate("([name, id, options]) => startWatch(name, id, options)", [name, job_id, options])
+
+
+def record(page: Page, name: str) -> dict[str, Any]:
+    rec: dict[str, Any] = page.evaluate("(name) => record(name)", name)
+    return rec
+
+
+def wait_end(page: Page, name: str, timeout: float = 40.0) -> dict[str, Any]:
+    """The watch's record once it ended (``done`` resolved)."""
+    page.wait_for_function("(name) => watches[name].done !== undefined", arg=name, timeout=timeout * 1000)
+    return record(page, name)
+
+
+def wait_messages(page: Page, name: str, count: int) -> None:
+    page.wait_for_function(
+        "([name, n]) => watches[name].updates.some((job) => job.messages.length >= n)", arg=[name, count]
+    )
+
+
+def assert_in_order(updates: list[dict[str, Any]], final: dict[str, Any]) -> None:
+    """Updates only move forward, and the last one is the job as the server has it."""
+    assert updates, "no update"
+    ranks = [ORDER[u["status"]] for u in updates]
+    assert ranks == sorted(ranks), [u["status"] for u in updates]
+    progress = [u["progress"] for u in updates]
+    assert progress == sorted(progress), progress
+    for before, after in zip(updates, updates[1:], strict=False):
+        assert after["messages"][: len(before["messages"])] == before["messages"]
+    assert updates[-1] == final
+    assert [u["status"] for u in updates].count(final["status"]) == 1, "the final state came more than once"
+
+
+def event_seqs(rec: dict[str, Any]) -> list[int]:
+    """The seqs of the events (not states) the watch handed on, in order."""
+    return [e["seq"] for e in rec["events"] if e["type"] != "state"]
+
+
+def resumed_from(hit: Any) -> int | None:
+    values = parse_qs(urlsplit(hit.path).query).get("last_event_id")
+    return int(values[0]) if values else None

@@ -10,126 +10,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from offload import App
-from offload.service import TokenService
-from tests.api.conftest import free_port
-from tests.browser.js_support import PAGES, FrontDoor
-from tests.support.procs import PYTHON, Proc, Procs, wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-APP = "tests.api.tasks_api:app"
-ENV = {"OFFLOAD_API_KEEPALIVE_S": "1", "OFFLOAD_PROGRESS_FLUSH_S": "0.05"}
-ORDER = {"scheduled": 0, "queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
-
-
-# -- servers -------------------------------------------------------------------------------
-
-
-def _up(proc: Proc, base: str) -> Callable[[], bool]:
-    def check() -> bool:
-        if not proc.alive:
-            raise AssertionError(f"{proc.name} exited:\n{proc.tail()}")
-        try:
-            httpx.get(base + "/", timeout=1.0)
-            return True
-        except httpx.TransportError:
-            return False
-
-    return check
-
-
-@dataclass
-class Server:
-    """``offload serve`` and ``offload worker`` on one SQLite file, behind a front door."""
-
-    procs: Procs
-    store: App
-    port: int
-    extra: tuple[str, ...]
-    serve: Proc
-    door: FrontDoor
-    reader: str | None = None
-
-    @property
-    def direct(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def token(self) -> str:
-        return TokenService(self.store).create(f"user-{secrets.token_hex(3)}")[1]
-
-    def submit(self, token: str, task: str, *args: Any, **kwargs: Any) -> str:
-        with httpx.Client(base_url=self.direct, headers={"Authorization": f"Bearer {token}"}) as c:
-            r = c.post("/api/jobs", json={"task": task, "args": list(args), "kwargs": kwargs})
-            assert r.status_code == 202, r.text
-            job_id: str = r.json()["job_id"]
-            return job_id
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        """The job as its owner sees it (read with an admin token: the owner's token may
-        be out of requests in a rate-limit test)."""
-        if self.reader is None:
-            self.reader = TokenService(self.store).create("reader", admin=True)[1]
-        r = httpx.get(f"{self.direct}/api/jobs/{job_id}", headers={"Authorization": f"Bearer {self.reader}"})
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    def wait_status(self, job_id: str, status: str) -> dict[str, Any]:
-        return wait_for(
-            lambda: (j := self.job(job_id))["status"] == status and j,
-            timeout=30,
-            interval=0.05,
-            message=f"job {job_id} {status}",
-        )
-
-    def start_serve(self) -> None:
-        argv = [PYTHON, "-m", "offload", "serve", "--app", APP, "--port", str(self.port), *self.extra]
-        self.serve = self.procs.start(argv, name="serve")
-        wait_for(_up(self.serve, self.direct), timeout=20, interval=0.05, message="offload serve answering")
-
-    def restart(self) -> None:
-        """Kill ``offload serve`` (every open stream drops) and start it again on its port."""
-        self.serve.kill9()
-        self.start_serve()
-
-
-def start_server(workdir: Path, extra: tuple[str, ...] = ()) -> Server:
-    url = f"sqlite:///{workdir / 'jobs.db'}"
-    procs = Procs(workdir, url, env=ENV)
-    store = App(url)
-    store.backend  # migrate before the processes start  # noqa: B018
-    procs.worker("--concurrency", "4", "--queues", "default", app=APP)
-    port = free_port()
-    server = Server(procs, store, port, extra, serve=None, door=FrontDoor(port, PAGES))  # type: ignore[arg-type]
-    try:
-        server.start_serve()
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
-
-
-def stop_server(server: Server) -> None:
-    server.door.close()
-    server.procs.cleanup()
-    server.store.close()
+from tests.browser import js_support
+from tests.browser.js_server import Server, requests_for, start_server, stop_server
+from tests.browser.js_support import assert_in_order, event_seqs, record, resumed_from, wait_end, wait_messages, watch
+from tests.support.procs import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -156,98 +46,14 @@ def own_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         stop_server(server)
 
 
-# -- the browser ---------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    """Debian's chromium. One Playwright runs per process: when the folder's conftest
-    already provides a ``browser``, that one is shared."""
-    try:
-        shared: Browser | None = request.getfixturevalue("browser")
-    except pytest.FixtureLookupError:
-        shared = None
-    if shared is not None:
-        yield shared
-        return
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+    yield from js_support.chromium(request)
 
 
 @pytest.fixture
 def open_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
-    """``open_page(server_base, "module" | "classic")``: a test page in a fresh context.
-    Any uncaught error in a page fails the test."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_(base: str, kind: str = "module", path: str | None = None) -> Page:
-        ctx = chromium.new_context()
-        ctx.set_default_timeout(20_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(base + (path or f"/test/{kind}.html"))
-        page.wait_for_function("window.ready === true")
-        return page
-
-    yield open_
-    for ctx in contexts:
-        ctx.close()
-    assert errors == [], errors
-
-
-def watch(page: Page, name: str, job_id: str, **options: Any) -> None:
-    page.evaluate("([name, id, options]) => startWatch(name, id, options)", [name, job_id, options])
-
-
-def record(page: Page, name: str) -> dict[str, Any]:
-    rec: dict[str, Any] = page.evaluate("(name) => record(name)", name)
-    return rec
-
-
-def wait_end(page: Page, name: str, timeout: float = 40.0) -> dict[str, Any]:
-    """The watch's record once it ended (``done`` resolved)."""
-    page.wait_for_function("(name) => watches[name].done !== undefined", arg=name, timeout=timeout * 1000)
-    return record(page, name)
-
-
-def wait_messages(page: Page, name: str, count: int) -> None:
-    page.wait_for_function(
-        "([name, n]) => watches[name].updates.some((job) => job.messages.length >= n)", arg=[name, count]
-    )
-
-
-def assert_in_order(updates: list[dict[str, Any]], final: dict[str, Any]) -> None:
-    """Updates only move forward, and the last one is the job as the server has it."""
-    assert updates, "no update"
-    ranks = [ORDER[u["status"]] for u in updates]
-    assert ranks == sorted(ranks), [u["status"] for u in updates]
-    progress = [u["progress"] for u in updates]
-    assert progress == sorted(progress), progress
-    for before, after in zip(updates, updates[1:], strict=False):
-        assert after["messages"][: len(before["messages"])] == before["messages"]
-    assert updates[-1] == final
-    assert [u["status"] for u in updates].count(final["status"]) == 1, "the final state came more than once"
-
-
-def event_seqs(rec: dict[str, Any]) -> list[int]:
-    """The seqs of the events (not states) the watch handed on, in order."""
-    return [e["seq"] for e in rec["events"] if e["type"] != "state"]
-
-
-def requests_for(server: Server, job_id: str, what: str) -> list[Any]:
-    pattern = {"events": rf"/api/jobs/{job_id}/events", "get": rf"/api/jobs/{job_id}(\?|$)", "any": job_id}[what]
-    return server.door.requests(pattern)
-
-
-def resumed_from(hit: Any) -> int | None:
-    values = parse_qs(urlsplit(hit.path).query).get("last_event_id")
-    return int(values[0]) if values else None
+    yield from js_support.pages(chromium)
 
 
 # -- following a job ----------------------------------------------------------------------------

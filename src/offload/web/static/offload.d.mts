@@ -88,7 +88,7 @@ export interface ConnectionOptions {
    */
   token?: string;
   /** fetch's credentials mode. Default `"same-origin"`; `"include"` sends cookies to another origin. */
-  credentials?: RequestCredentials;
+  credentials?: "omit" | "same-origin" | "include";
   /** Extra request headers, e.g. your app's CSRF header for submit, cancel and retry. */
   headers?: Record<string, string>;
 }
