@@ -4,8 +4,9 @@ server, the test pages, and the helpers that drive them.
 The front door is a small HTTP proxy on a port of its own. The pages come from it, so
 a page and the API it calls have one origin, as in an app that serves both. It logs
 every request the page makes (when, what, the answer), and it can cut every open
-connection (a dropped stream), refuse new ones (a server that can't be reached), or
-answer some paths itself (a blocked or overloaded route). One request per connection;
+connection (a dropped stream), cut a stream right after a given event, refuse new
+connections (a server that can't be reached), or answer some paths itself (a blocked
+or overloaded route). One request per connection;
 answers are streamed as they come, SSE included.
 
 The pages load the client (as a module or as the classic script) and a harness:
@@ -71,6 +72,7 @@ class FrontDoor:
         self.hits: list[Hit] = []
         self.rules: list[Rule] = []
         self.down = False  # drop every new connection, as an unreachable server would
+        self.sever: bytes | None = None  # a pattern: cut a stream right after the SSE frame it matches
         self._live: dict[int, tuple[socket.socket, http.client.HTTPConnection | None]] = {}
         self._lock = threading.Lock()
         door = self
@@ -182,8 +184,19 @@ class FrontDoor:
                 if name.lower() not in HOP:
                     h.send_header(name, value)
             h.end_headers()
+            stream = (answer.getheader("Content-Type") or "").startswith("text/event-stream")
+            pending = b""
             while chunk := answer.read1(65536):
-                h.wfile.write(chunk)
+                if not stream or self.sever is None:
+                    h.wfile.write(chunk)
+                    h.wfile.flush()
+                    continue
+                *frames, pending = (pending + chunk).split(b"\n\n")
+                for frame in frames:
+                    h.wfile.write(frame + b"\n\n")
+                    if re.search(self.sever, frame):
+                        h.wfile.flush()
+                        raise ConnectionAbortedError("severed after the frame the test named")
                 h.wfile.flush()
         except (OSError, http.client.HTTPException):
             # the upstream is gone (or was cut): the browser sees the connection drop

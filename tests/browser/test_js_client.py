@@ -151,6 +151,29 @@ def test_a_watch_away_while_the_job_ends_still_gets_the_final_state(
     assert_in_order(rec["updates"], final)
 
 
+def test_a_stream_cut_between_the_final_status_and_state_ends_with_one_read(
+    served: Server, open_page: Callable[..., Page]
+) -> None:
+    page = open_page(served.door.base, "module")
+    token = served.token()
+    job_id = served.submit(token, "steps", 3, 0.2)
+    served.door.sever = b'"job_id":"%s","type":"status".*"status":"completed"' % job_id.encode()
+    try:
+        watch(page, "w", job_id, token=token)
+        rec = wait_end(page, "w")
+    finally:
+        served.door.sever = None
+
+    final = served.job(job_id)
+    assert final["result"] == {"steps": 3}
+    assert rec["updates"][-1] == final and rec["ended"] == [final] and rec["done"] == final
+    assert_in_order(rec["updates"], final)
+    assert rec["events"][-1]["type"] == "status", "the closing state came through after all"
+    (stream,) = requests_for(served, job_id, "events")
+    reads = requests_for(served, job_id, "get")
+    assert len(reads) == 1 and reads[0].at > stream.at and reads[0].status == 200
+
+
 def test_a_watch_outlives_a_server_restart(own_server: Callable[..., Server], open_page: Callable[..., Page]) -> None:
     server = own_server()
     page = open_page(server.door.base, "module")

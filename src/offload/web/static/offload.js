@@ -345,7 +345,7 @@
       if (!this.job) return;
       var job = applyEvent(this.job, type, event.data || {});
       if (type === "status" && isFinal(job)) {
-        // shown with its result: the closing state follows (or lastRead gets it)
+        // not shown yet: the closing state, result included, follows (or lastRead reads it)
         this.ending = true;
         this.job = job;
         return;
@@ -382,7 +382,12 @@
       var self = this;
       this.read().then(
         function (job) {
-          self.finish(job);
+          if (self.ended) return;
+          if (isFinal(job)) return self.finish(job);
+          self.ending = false; // retried since: follow it again, from a whole state
+          self.seq = null;
+          self.show(job);
+          self.stream();
         },
         function (error) {
           if (error.status === 404) self.finish(self.job); // deleted right after it ended
