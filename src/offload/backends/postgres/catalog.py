@@ -11,7 +11,7 @@ import psycopg
 from ...job import JobRecord
 from ...schedule import ScheduleRecord
 from .. import records as shared
-from ..base import Event, TaskStats, TokenRecord, WorkerInfo
+from ..base import Event, FinishedCount, TaskStats, TokenRecord, WorkerInfo
 from .connection import Database
 from .queries import Queries
 
@@ -123,6 +123,12 @@ class CatalogMixin:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner}).fetchall()
         return [shared.job_record(r) for r in rows]
+
+    def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
+        params = {"since": since, "bucket": shared.bucket_length(bucket_s)}
+        with self.db.connection() as conn:
+            rows = conn.execute(self.q.JOB_FINISHED_COUNTS, params).fetchall()
+        return [shared.finished_count(row, bucket_s) for row in rows]
 
     # -- API tokens -----------------------------------------------------------------------
 
