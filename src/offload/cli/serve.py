@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
     "--poll-rate", type=float, default=None, help="Requests per second per token before 429 (default 20; 0: unlimited)."
 )
 @click.option("--poll-burst", type=float, default=None, help="Requests a token may make at once (default 40).")
+@click.option(
+    "--root-path",
+    default="",
+    help="The path prefix a reverse proxy serves offload under (e.g. /jobs); links and cookies follow it.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxy",
+    default=None,
+    help="Addresses of reverse proxies (comma-separated, '*' for any) whose X-Forwarded-Proto/-For are honoured.",
+)
 def serve(
     app_spec: str | None,
     url: str | None,
@@ -37,8 +48,11 @@ def serve(
     no_auth: bool,
     poll_rate: float | None,
     poll_burst: float | None,
+    root_path: str,
+    trusted_proxy: str | None,
 ) -> None:
-    """Serve the HTTP API: /api/*, /metrics, live events over SSE and WebSocket."""
+    """Serve the HTTP API (/api/*, /metrics, live events over SSE and WebSocket) and
+    the dashboard at /."""
     import os
 
     import uvicorn
@@ -62,4 +76,9 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=3,
         ws="websockets-sansio",
+        root_path=root_path.rstrip("/"),
+        # X-Forwarded-Proto decides whether the dashboard's cookies are Secure: honoured
+        # only from proxies named here, never by default
+        proxy_headers=trusted_proxy is not None,
+        forwarded_allow_ips=trusted_proxy,
     )

@@ -19,6 +19,7 @@ class WebConfig:
     keepalive_s: float = 15.0  # SSE comment / idle interval of the streams
     hub_interval_s: float = 0.1  # how often the event hub reads new events from the store
     workers: int = 0  # slots of an in-process worker; 0: none
+    session_s: float = 12 * 3600.0  # a dashboard session's length, renewed while in use
 
     def with_env(self, environ: dict[str, str] | None = None) -> WebConfig:
         env = os.environ if environ is None else environ
