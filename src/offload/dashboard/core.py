@@ -140,7 +140,8 @@ class Dashboard:
 
     def error_bare(self, site: Site, status: int, message: str, login: str | None = None) -> Reply:
         """An error page for a visitor we don't know (no navigation, no user)."""
-        context = {"site": site, "brand": self.title, "title": "Sign in first", "status": status, "message": message}
+        title = {401: "Sign in first", 404: "Not found"}.get(status, "Error")
+        context = {"site": site, "brand": self.title, "title": title, "status": status, "message": message}
         context["login"] = login
         return html(self.views.render("plain.html", context), status)
 

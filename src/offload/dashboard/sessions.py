@@ -22,7 +22,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from ..errors import AuthenticationFailed
+from ..errors import AuthenticationFailed, ConfigurationError
 from ..service import Principal, TokenService
 
 SESSION_COOKIE = "offload_session"
@@ -114,8 +114,8 @@ class FormSigner:
 
     def __init__(self, secret: bytes | str) -> None:
         raw = secret.encode() if isinstance(secret, str) else secret
-        if len(raw) < 16:
-            raise ValueError("the CSRF secret must have at least 16 bytes")
+        if not raw:
+            raise ConfigurationError("the dashboard needs a secret key to sign its forms with")
         self.key = hashlib.sha256(b"offload-csrf\0" + raw).digest()
 
     @staticmethod
