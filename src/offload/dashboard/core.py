@@ -94,6 +94,9 @@ class Dashboard:
         except BackendError as exc:
             log.warning("dashboard: the store failed answering %s %s: %s", req.method, req.path, exc)
             return self.error(req, 503, "The job store is not answering right now. Try again in a moment.")
+        except Exception:
+            log.exception("dashboard: unexpected error answering %s %s", req.method, req.path)
+            return self.error(req, 500, "Something went wrong on our side; the server's log says what.")
 
     def _match(self, req: Request) -> tuple[Route | None, dict[str, str], bool]:
         allowed = False

@@ -194,10 +194,9 @@ class ServeDashboard:
     # -- sign-in and sign-out -------------------------------------------------------------
 
     async def sign_in_page(self, request: StarletteRequest) -> Response:
-        site = self.site(request)
-        target = _safe_next(request.query_params.get("next"), site)
+        target = _safe_next(request.query_params.get("next"))
         if not self.server.auth.enabled:
-            return respond(redirect(target))
+            return respond(redirect(self.site(request).url(target)))
         return self._sign_in_form(request, target, None, 200)
 
     def _sign_in_form(self, request: StarletteRequest, target: str, error: str | None, status: int) -> Response:
@@ -215,7 +214,7 @@ class ServeDashboard:
         CSRF token, so another site can't sign a browser in to an account of its own."""
         site = self.site(request)
         form = await read_form(request)
-        target = _safe_next((form.get("next") or [""])[0], site)
+        target = _safe_next((form.get("next") or [""])[0])
         nonce, _ = self._nonce(request)
         presented = (form.get(CSRF_FIELD) or [""])[0]
         if cross_site(request.headers) or not same(presented, self.forms.token(nonce, "")):
@@ -229,7 +228,7 @@ class ServeDashboard:
         except OffloadError as exc:
             log.warning("dashboard: sign-in failed: %s", exc)
             return self._sign_in_form(request, target, "The job store is not answering. Try again.", 503)
-        response = respond(redirect(target))
+        response = respond(redirect(site.url(target)))
         self._session_cookie(response, request, open_session(token, self.session_s), principal)
         log.info("dashboard: %s signed in", principal.user)
         return response
@@ -262,8 +261,9 @@ def _next(path: str, request: StarletteRequest) -> str:
     return path + ("?" + query if query else "")
 
 
-def _safe_next(value: str | None, site: Site) -> str:
-    """Where to go after signing in: a path of this dashboard only (never another site)."""
+def _safe_next(value: str | None) -> str:
+    """Where to go after signing in, below the dashboard's prefix: a path of this
+    dashboard only (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or value.startswith("/sign-"):
-        return site.url("/")
-    return site.url(value)
+        return "/"
+    return value

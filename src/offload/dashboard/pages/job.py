@@ -53,11 +53,14 @@ def allowed_states(record: JobRecord) -> dict[str, str]:
 
 def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
-    record = d.jobs.get(p, params["job_id"])
+    # The job as it stands and the newest event it reflects: the page's script skips
+    # the stream's events up to there, so nothing shows twice or goes backwards.
+    record, seq = d.jobs.snapshot(p, params["job_id"], d.jobs.latest_seq())
     statuses = status_events(d, p, record.id)
     ctx = d.context(req, "job", f"{record.task} · job {record.id[-8:]}")
     ctx.update(
         job=record,
+        seq=seq,
         data=record.to_dict(include_traceback=p.admin),
         bar=progress(record, time.time()),
         actions=actions(record),

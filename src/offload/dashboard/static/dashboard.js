@@ -335,18 +335,29 @@
   var events = body.getAttribute("data-events");
   stickToEnd();
 
-  if (page === "job") {
+  var ended = page === "job" && FINAL[($("[data-status]") || {}).textContent];
+  if (ended) {
+    setConn("idle", "Ended");  // its stream would only say so again
+  } else if (page === "job") {
     var jobId = body.getAttribute("data-job");
     var reload = refresher(250);
     var measure = rateMeter(jobId);
+    // The newest event the page shows: older ones (a resumed stream may repeat what a
+    // re-rendered page already holds) are skipped.
+    var shown = function () { var el = $("#job-seq"); return el ? Number(el.getAttribute("data-seq")) : 0; };
     var jobStream = stream(body.getAttribute("data-job-events"), function (type, item) {
-      var d = item.data;
+      var d = item.data, fresh = item.seq > shown();
+      if (!fresh && type !== "state") return;
+      var mark = $("#job-seq");
+      if (mark && fresh) mark.setAttribute("data-seq", String(item.seq));
       if (type === "state") {
-        setStatus(jobId, d.status, d.attempts);
-        setProgress(jobId, { progress: d.progress, current: d.progress_current, total: d.progress_total, message: d.message });
-        if (log && d.messages && d.messages.length !== log.children.length) {
-          log.textContent = "";
-          showMessages(d.messages, false);
+        if (fresh) {
+          setStatus(jobId, d.status, d.attempts);
+          setProgress(jobId, { progress: d.progress, current: d.progress_current, total: d.progress_total, message: d.message });
+          if (log && d.messages && d.messages.length !== log.children.length) {
+            log.textContent = "";
+            showMessages(d.messages, false);
+          }
         }
         if (FINAL[d.status]) {
           jobStream.close();
