@@ -14,6 +14,11 @@ from tests.support.procs import wait_for
 
 from .conftest import Served, fresh_user, progress_of, sign_in
 
+DRAWN = """() => {
+  const bar = document.querySelector('[role="progressbar"]');
+  return [bar.getAttribute("aria-valuenow"), bar.querySelector(".fill").getAttribute("width")];
+}"""
+
 
 def test_sign_in_with_a_token_and_sign_out(served: Served, contexts) -> None:
     user = fresh_user(served)
@@ -62,11 +67,14 @@ def test_progress_bar_moves_and_messages_arrive_while_the_worker_runs(served: Se
     bar = page.get_by_role("progressbar")
     values = [progress_of(page)]
     deadline = time.monotonic() + 20
+    drawn = set()  # (aria-valuenow, the width of the bar's fill) as the page showed them
     while page.locator("[data-status]").first.inner_text() != "completed" and time.monotonic() < deadline:
-        value = progress_of(page)
-        if value != values[-1]:
-            values.append(value)
+        value, width = page.evaluate(DRAWN)
+        drawn.add((value, width))
+        if float(value) != values[-1]:
+            values.append(float(value))
         page.wait_for_timeout(30)
+    assert all(v == w for v, w in drawn), drawn
     moving = [v for v in values if 0 < v < 100]
     assert len(moving) >= 3, values  # seen moving in the page, not only its end
     assert values == sorted(values)
