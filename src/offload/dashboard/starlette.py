@@ -264,6 +264,8 @@ def _next(path: str, request: StarletteRequest) -> str:
 def _safe_next(value: str | None) -> str:
     """Where to go after signing in, below the dashboard's prefix: a path of this
     dashboard only (never another site)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or value.startswith("/sign-"):
+    if not value or not value.startswith("/") or value.startswith(("//", "/sign-")):
+        return "/"
+    if "\\" in value or not value.isprintable() or len(value) > 2000:
         return "/"
     return value
