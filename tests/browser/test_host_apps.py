@@ -43,9 +43,10 @@ def test_the_dashboard_inside_a_host_app(example, contexts, name, queue, task, a
     _log_in(anna, base, "anna", "/admin/jobs/")
     expect(anna.locator(".user")).to_contain_text("anna")
     expect(anna.get_by_role("button", name="Sign out")).to_have_count(0)  # signing out is the host's
-    job_id = _submit(anna, base, task, args, kwargs)
     anna.get_by_role("link", name="Jobs", exact=True).click()
-    anna.locator(f'tr[data-row="{job_id}"] a').first.click()
+    expect(anna.locator("#conn")).to_have_attribute("data-state", "live")
+    job_id = _submit(anna, base, task, args, kwargs)
+    anna.locator(f'tr[data-row="{job_id}"] a').first.click()  # it appeared in the open list
     expect(anna).to_have_url(f"{base}/admin/jobs/jobs/{job_id}")
     expect(anna.locator("#conn")).to_have_attribute("data-state", "live")
     seen = {progress_of(anna)}

@@ -51,7 +51,10 @@ def _workers(d: Dashboard, req: Request, now: float) -> list[dict[str, Any]]:
     out = []
     for w in d.jobs.workers(p):
         jobs = by_worker.pop(w["id"], [])
-        out.append({**w, "jobs": [(r, progress(r, now)) for r in jobs], "lost": False})
+        # an admin sees every job it runs, as the store has them now (its heartbeat's
+        # list is up to a second old); a user, the count its heartbeat gave
+        busy = len(jobs) if p.admin else w["running_count"]
+        out.append({**w, "running_count": busy, "jobs": [(r, progress(r, now)) for r in jobs], "lost": False})
     for worker_id, jobs in sorted(by_worker.items()):
         out.append(
             {
