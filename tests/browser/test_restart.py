@@ -52,6 +52,9 @@ def test_an_open_page_survives_a_server_restart(tmp_path: Path, contexts) -> Non
         )
         job_id = r.json()["job_id"]
         page.goto(f"{base}/jobs/{job_id}")
+        listing = page.context.new_page()
+        listing.goto(f"{base}/jobs")
+        expect(listing.locator("#conn")).to_have_attribute("data-state", "live")
         wait_for(lambda: progress_of(page) > 0, timeout=10, message="progress before the restart")
         server.send(signal.SIGKILL)
         server.wait_exit(10)
@@ -60,6 +63,9 @@ def test_an_open_page_survives_a_server_restart(tmp_path: Path, contexts) -> Non
         _serve(procs, port)
         expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
         wait_for(lambda: progress_of(page) > before, timeout=10, message="progress after the restart")
+        expect(listing.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
+        later = httpx.post(f"{base}/api/jobs", json={"task": "parked"}, headers={"Authorization": f"Bearer {token}"})
+        expect(listing.locator(f'tr[data-row="{later.json()["job_id"]}"]')).to_be_visible()  # the list is live again
         expect(page.locator("[data-status]")).to_have_text("completed", timeout=15_000)
         assert page.get_by_role("log").locator("li").count() == 40
         page.goto(f"{base}/jobs")  # still signed in: the cookie outlived the server

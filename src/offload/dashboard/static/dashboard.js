@@ -190,10 +190,12 @@
 
   // -- streams --------------------------------------------------------------------------
 
-  // EventSource reconnects by itself after a network error (sending Last-Event-ID); an
-  // HTTP error (a proxy's 502 while the server restarts, a 401) ends it for good, so
-  // then we open a new one, backing off. `resume`: pass the last event id on (one job's
-  // stream); the all-events streams re-render instead of replaying a long gap.
+  // One job's stream (`resume`) lets EventSource reconnect by itself after a network
+  // error, sending Last-Event-ID: it resumes after the last event it had. An HTTP error
+  // (a proxy's 502 while the server restarts, a 401) ends an EventSource for good, so
+  // then a new one is opened, backing off, with ?last_event_id=. The all-events streams
+  // never resume (after a night's sleep that could be millions of events): they start
+  // again from now, and the page re-renders its live part instead.
   function stream(url, onEvent, options) {
     var es = null, last = "", closed = false, down = false, delay = 1000;
     function open() {
@@ -212,7 +214,8 @@
         if (closed) return;
         down = true;
         setConn("reconnecting", "Reconnecting…");
-        if (es.readyState === EventSource.CLOSED) {
+        if (!options.resume || es.readyState === EventSource.CLOSED) {
+          es.close();
           es = null;
           fetchLive().then(null, function () {});  // notices a session that ended
           setTimeout(function () { if (!closed) open(); }, delay);
