@@ -110,7 +110,7 @@ def test_default_payload_limit_is_one_mebibyte(app: offload.App) -> None:
     ("options", "needle"),
     [
         ({"_priority": "high"}, "_priority must be an integer"),
-        ({"_queue": ""}, "_queue must be a non-empty string"),
+        ({"_queue": ""}, "_queue must be 1-200 characters of A-Z a-z 0-9"),
         ({"_delay": -1}, "_delay must be a positive number"),
         ({"_delay": 1, "_run_at": 5.0}, "not both"),
         ({"_retries": -1}, "_max_attempts must be >= 1"),

@@ -131,8 +131,14 @@ def test_pause_resume_delete_and_run_now(app: offload.App) -> None:
     assert handle.refresh().args == ["p"]
     app.schedules.delete(record.id)
     assert app.schedules.list() == []
-    with pytest.raises(errors.JobNotFound):
-        app.schedules.delete(record.id)
+
+
+@pytest.mark.parametrize("action", ["get", "delete", "pause", "resume", "run_now"])
+def test_a_missing_schedule_is_named_as_a_schedule(app: offload.App, action: str) -> None:
+    with pytest.raises(errors.ScheduleNotFound, match="no schedule with id 'nope'") as caught:
+        getattr(app.schedules, action)("nope")
+    assert caught.value.schedule_id == "nope"
+    assert not isinstance(caught.value, errors.JobNotFound)
 
 
 def test_replacing_a_schedule_keeps_its_history(app: offload.App) -> None:
@@ -155,8 +161,12 @@ def test_replacing_a_schedule_keeps_its_history(app: offload.App) -> None:
     ],
 )
 def test_bad_schedules_are_refused(app: offload.App, options: dict, needle: str) -> None:
-    with pytest.raises(errors.InvalidArguments, match=needle):
+    with pytest.raises(errors.InvalidSchedule, match=needle) as caught:
         app.schedules.add("sync", args=["a"], **options)
+    assert str(caught.value).startswith("schedule of task 'sync': ")
+    assert "argument" not in str(caught.value)  # the schedule is wrong, not the arguments
+    with pytest.raises(errors.InvalidSchedule, match=needle):
+        app.schedules.periodic("sync", args=["a"], **options)
     assert app.schedules.list() == []
 
 
@@ -172,3 +182,79 @@ def test_schedules_declared_in_code_are_saved_by_the_scheduler(app: offload.App)
     app.schedules.tick(now=0.0)
     (record,) = app.schedules.list()
     assert (record.id, record.cron, record.args) == ("code:sync", "*/5 * * * *", ["code"])
+
+
+# -- schedules declared in code meet what was done at run time ------------------------------
+
+
+def restarted(url: str, **declaration: object) -> offload.App:
+    """A new process of the app (a restart or a deploy): same store, the schedule
+    declared in code as given, its scheduler started (sync_code on the first tick)."""
+    app = make_app(url)
+    app.schedules.periodic("sync", **declaration)
+    app.schedules.tick(now=10.0)
+    return app
+
+
+def test_a_pause_made_at_run_time_survives_restarts(store_url: str) -> None:
+    first = restarted(store_url, args=["a"], interval=60)
+    first.schedules.pause("code:sync")
+    again = restarted(store_url, args=["a"], interval=60)
+    assert again.schedules.get("code:sync").paused
+    assert again.schedules.tick(now=1000.0) == 0  # nothing fired while paused
+    again.schedules.resume("code:sync", now=1000.0)
+    third = restarted(store_url, args=["a"], interval=60)
+    assert not third.schedules.get("code:sync").paused  # the resume stands too
+    for a in (first, again, third):
+        a.close()
+
+
+def test_a_deleted_code_schedule_stays_deleted_until_its_declaration_changes(store_url: str) -> None:
+    first = restarted(store_url, args=["a"], interval=60)
+    first.schedules.delete("code:sync")
+    again = restarted(store_url, args=["a"], interval=60)
+    assert again.schedules.list() == []
+    assert again.schedules.tick(now=1000.0) == 0
+    changed = restarted(store_url, args=["a"], interval=30)  # a new declaration: made again
+    (record,) = changed.schedules.list()
+    assert (record.interval, record.paused) == (30, False)
+    for a in (first, again, changed):
+        a.close()
+
+
+def test_a_changed_declaration_takes_effect_and_a_paused_schedule_stays_paused(store_url: str) -> None:
+    first = restarted(store_url, args=["a"], interval=60)
+    first.schedules.pause("code:sync")
+    changed = restarted(store_url, args=["b"], cron="0 9 * * *", timezone="Europe/Berlin")
+    record = changed.schedules.get("code:sync")
+    assert (record.cron, record.interval, record.timezone, record.args) == ("0 9 * * *", None, "Europe/Berlin", ["b"])
+    assert record.paused
+    for a in (first, changed):
+        a.close()
+
+
+def test_a_replacement_made_at_run_time_stands_until_the_code_changes(store_url: str) -> None:
+    first = restarted(store_url, args=["a"], interval=60)
+    first.schedules.add("sync", args=["ops"], interval=600, id="code:sync")
+    again = restarted(store_url, args=["a"], interval=60)
+    assert (again.schedules.get("code:sync").interval, again.schedules.get("code:sync").args) == (600, ["ops"])
+    changed = restarted(store_url, args=["a"], interval=120)
+    assert changed.schedules.get("code:sync").interval == 120
+    for a in (first, again, changed):
+        a.close()
+
+
+def test_a_declaration_may_start_paused(store_url: str) -> None:
+    app = restarted(store_url, args=["a"], interval=60, paused=True)
+    assert app.schedules.get("code:sync").paused
+    assert app.schedules.tick(now=1000.0) == 0
+    app.close()
+
+
+def test_the_same_declaration_written_differently_is_the_same(store_url: str) -> None:
+    first = restarted(store_url, kwargs={"account": "a"}, interval=60)
+    first.schedules.delete("code:sync")
+    again = restarted(store_url, kwargs={"account": "a"}, interval=60.0)
+    assert again.schedules.list() == []  # 60 and 60.0 are one interval: still deleted
+    for a in (first, again):
+        a.close()

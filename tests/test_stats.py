@@ -9,13 +9,13 @@ import pytest
 import offload
 from offload.backends.base import PruneRule
 from offload.job import JobStatus
-from offload.stats import recent_failures, task_history, task_stats
+from offload.stats import clear_stats, recent_failures, task_history, task_stats
 from tests.support.procs import wait_for
 
 
 @pytest.fixture
-def app(sqlite_url: str) -> Iterator[offload.App]:
-    app = offload.App(sqlite_url, heartbeat_s=0.1, scheduler_s=0.05, poll_s=0.1)
+def app(store_url: str) -> Iterator[offload.App]:
+    app = offload.App(store_url, heartbeat_s=0.1, scheduler_s=0.05, poll_s=0.1)
 
     @app.task()
     def ok(n: int) -> int:
@@ -43,11 +43,28 @@ def test_counters_history_and_failures(app: offload.App) -> None:
     (failure,) = recent_failures(app, hours=1)
     assert failure["task"] == "bad" and "RuntimeError: nope" in failure["error"]
 
+    history = task_history(app, "ok")
     app.backend.job_prune([PruneRule(s, before=2e9) for s in (JobStatus.COMPLETED, JobStatus.FAILED)])
     assert app.list_jobs() == []
-    after = {s["task"]: s for s in task_stats(app, "ok")}
-    assert after["ok"]["succeeded"] == 5  # counters survive pruning
-    assert task_history(app, "ok") == []
+    after = {s["task"]: s for s in task_stats(app)}
+    assert after == stats  # counters, p95 and the last run survive pruning
+    assert task_history(app, "ok") == history  # and so do history and failures
+    assert recent_failures(app, hours=1) == [failure]
+
+
+def test_clearing_statistics(app: offload.App) -> None:
+    app.enqueue("ok", 1)
+    app.enqueue("bad")
+    assert offload.Worker(app, queues=["default"], concurrency=2, burst=True).run() == 0
+    clear_stats(app, "bad")
+    assert recent_failures(app, hours=1) == []  # the failed job is still stored, but no longer counts
+    assert task_history(app, "bad") == []
+    assert [(s["task"], s["total"]) for s in task_stats(app)] == [("bad", 0), ("ok", 1)]
+    clear_stats(app)
+    assert [(s["task"], s["total"], s["p95_duration"]) for s in task_stats(app)] == [("bad", 0, None), ("ok", 0, None)]
+    app.enqueue("bad")
+    assert offload.Worker(app, queues=["default"], concurrency=2, burst=True).run() == 0
+    assert [f["task"] for f in recent_failures(app, hours=1)] == ["bad"]
 
 
 def test_a_running_worker_fires_schedules(app: offload.App) -> None:

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, overload
 from . import serialization
 from .backends import open_backend
 from .backends.base import Backend, JobFilter, NewJob, PruneRule
-from .errors import ConfigurationError, InvalidArguments, JobNotFound, PayloadTooLarge, UnknownTask
+from .crypto import SEALED, Keyring
+from .errors import ConfigurationError, InvalidArguments, InvalidRequest, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
 from .job import JobRecord, JobStatus, job_ids
+from .names import FILTER_RULE, KEY_RULE, NAME_RULE, is_filter, is_key, is_name
 from .scheduler import Schedules
 from .settings import Settings
 from .task import Task, TaskOptions
@@ -34,7 +36,12 @@ class App:
         if url is not None:
             overrides["url"] = url
         self.settings = base.override(**overrides)
+        self.keyring = Keyring.parse(self.settings.encryption_keys)
         self.tasks: dict[str, Task] = {}
+        self._declared_queues: set[str] = set()
+        for name in self.settings.queues.split(","):
+            if name.strip():
+                self.queue(name.strip())
         self._backend_obj = open_backend(self.settings.url)  # validates the URL and path now
         self._migrated = False
         self._lock = threading.Lock()
@@ -70,11 +77,17 @@ class App:
     ) -> Task | Callable[[Callable[..., Any]], Task]:
         """Register a function as a task: ``@app.task(queue=, priority=, retries=,
         backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
-        keep_failed_s=)``."""
+        keep_failed_s=, encrypt=)``. ``encrypt=True`` stores the args, kwargs and result
+        of its jobs encrypted (docs/security.md)."""
         opts = TaskOptions(**options)
+        self._check_options(opts)
 
         def register(func: Callable[..., Any]) -> Task:
             task_name = name or func.__name__
+            if not is_name(task_name):
+                raise ConfigurationError(f"task names must be {NAME_RULE}; got {task_name!r} (give name=...)")
+            if opts.encrypt:
+                self.keyring.require(task_name)
             if task_name in self.tasks and self.tasks[task_name].fn is not func:
                 raise ConfigurationError(f"a task named {task_name!r} is already registered")
             task = Task(self, func, task_name, opts)
@@ -82,6 +95,27 @@ class App:
             return task
 
         return register(fn) if fn is not None else register
+
+    def _check_options(self, opts: TaskOptions) -> None:
+        """A task's defaults within the bounds every job keeps (see job_factory)."""
+        s = self.settings
+        if opts.retries + 1 > s.max_attempts_limit:
+            raise ConfigurationError(
+                f"retries={opts.retries} makes {opts.retries + 1} attempts, over the max_attempts_limit "
+                f"setting ({s.max_attempts_limit})"
+            )
+        if opts.timeout is not None and opts.timeout > s.max_timeout_s:
+            raise ConfigurationError(
+                f"timeout={opts.timeout!r} is over the max_timeout_s setting ({_secs(s.max_timeout_s)} seconds)"
+            )
+
+    def queue(self, name: str) -> str:
+        """Declare a queue that no task uses by default: workers serve it (unless told
+        which queues to serve) and HTTP clients may submit jobs to it. Returns the name."""
+        if not is_name(name):
+            raise ConfigurationError(f"queue names must be {NAME_RULE}; got {name!r}")
+        self._declared_queues.add(name)
+        return name
 
     def get_task(self, name: str) -> Task:
         try:
@@ -137,19 +171,22 @@ class App:
         task = self.get_task(task_name)
         if unknown:
             raise InvalidArguments(task_name, f"unknown option(s) {', '.join('_' + k for k in sorted(unknown))}")
-        opts = task.options
-        queue = _check_str(task_name, "queue", queue if queue is not None else opts.queue)
+        opts, s = task.options, self.settings
+        if queue is None:
+            queue = opts.queue  # checked when the task was registered
+        elif not is_name(queue):
+            raise InvalidArguments(task_name, f"_queue must be {NAME_RULE}; got {queue!r:.80}")
         # The fields after args_json and kwargs_json, in NewJob's order: passed by
         # position, a job is built in a third of the time it takes by keyword.
         rest = (
             _check_int(task_name, "priority", opts.priority if priority is None else priority),
-            None if owner is None else _check_str(task_name, "owner", owner),
-            _max_attempts(task_name, opts, retries, max_attempts),
-            _run_at(task_name, delay, run_at),
-            _positive(task_name, "timeout", opts.timeout if timeout is None else timeout),
+            None if owner is None else _check_key(task_name, "owner", owner),
+            _max_attempts(task_name, opts, retries, max_attempts, s.max_attempts_limit),
+            _run_at(task_name, delay, run_at, s.max_delay_s),
+            _timeout(task_name, opts.timeout if timeout is None else timeout, s.max_timeout_s),
             _positive(task_name, "backoff", opts.backoff if backoff is None else backoff, allow_zero=True),
-            None if unique_key is None else _check_str(task_name, "unique_key", unique_key),
-            None if idempotency_key is None else _check_str(task_name, "idempotency_key", idempotency_key),
+            None if unique_key is None else _check_key(task_name, "unique_key", unique_key),
+            None if idempotency_key is None else _check_key(task_name, "idempotency_key", idempotency_key),
         )
         check, limit, ids = task.check_arguments, self.settings.max_payload, job_ids()
         what_args, what_kwargs = f"arguments of {task_name!r}", f"keyword arguments of {task_name!r}"
@@ -163,15 +200,20 @@ class App:
                 raise PayloadTooLarge(size, limit)
             return NewJob(next(ids), task_name, queue, args_json, kwargs_json, *rest)
 
-        return make
+        return self.keyring.sealing(make) if opts.encrypt else make
 
     # -- lookups ------------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> JobHandle:
-        record = self.backend.job_get(job_id)
+        record = self.backend.job_get(job_id) if is_filter(job_id) else None  # no job has an id like that
         if record is None:
             raise JobNotFound(job_id)
-        return JobHandle(self, job_id, record)
+        return JobHandle(self, job_id, self.reveal(record))
+
+    def reveal(self, record: JobRecord) -> JobRecord:
+        """The record with the args, kwargs and result of an encrypted job decrypted
+        (DecryptionFailed when this process lacks its key); any other record as it is."""
+        return record if record.args.__class__ is not SEALED else self.keyring.reveal(record)
 
     def list_jobs(
         self,
@@ -184,6 +226,9 @@ class App:
         before: str | None = None,
     ) -> list[JobRecord]:
         """Newest first; ``before`` is the id of the last job of the previous page."""
+        for name, value in (("queue", queue), ("task", task), ("owner", owner), ("before", before)):
+            if value is not None and not is_filter(value):
+                raise InvalidRequest(name, f"must be {FILTER_RULE}, got {value!r:.80}")
         flt = JobFilter(
             status=None if status is None else JobStatus(status),
             queue=queue,
@@ -192,7 +237,7 @@ class App:
             before_id=before,
             limit=max(1, min(int(limit), 1000)),
         )
-        return self.backend.job_list(flt)
+        return [self.reveal(r) for r in self.backend.job_list(flt)]
 
     # -- workers ------------------------------------------------------------------------
 
@@ -206,8 +251,9 @@ class App:
         return worker
 
     def queues(self) -> list[str]:
-        """Every queue some registered task uses, "default" first."""
-        names = {t.options.queue for t in self.tasks.values()} | {"default"}
+        """Every queue the app declares: those its registered tasks use, those declared
+        with ``queue()`` or the ``queues`` setting, and "default" (first)."""
+        names = {t.options.queue for t in self.tasks.values()} | self._declared_queues | {"default"}
         return sorted(names, key=lambda n: (n != "default", n))
 
     def prune_rules(self, now: float | None = None) -> list[PruneRule]:
@@ -246,10 +292,10 @@ def _split_call(call: Any) -> tuple[Sequence[Any], dict[str, Any]]:
     return (call,), {}
 
 
-def _check_str(task: str, name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > 200:
-        raise InvalidArguments(task, f"_{name} must be a non-empty string of at most 200 characters, got {value!r}")
-    return value
+def _check_key(task: str, name: str, value: Any) -> str:
+    if not is_key(value):
+        raise InvalidArguments(task, f"_{name} must be {KEY_RULE}; got {value!r:.80}")
+    return value  # type: ignore[no-any-return]
 
 
 def _check_int(task: str, name: str, value: Any) -> int:
@@ -266,31 +312,59 @@ def _positive(task: str, name: str, value: Any, *, allow_zero: bool = False) -> 
     return float(value)
 
 
-def _max_attempts(task: str, opts: TaskOptions, retries: int | None, max_attempts: int | None) -> int:
+def _max_attempts(task: str, opts: TaskOptions, retries: int | None, max_attempts: int | None, limit: int) -> int:
     if max_attempts is not None and retries is not None:
         raise InvalidArguments(task, "give _retries or _max_attempts, not both")
     if max_attempts is None:
         max_attempts = _check_int(task, "retries", opts.retries if retries is None else retries) + 1
     if _check_int(task, "max_attempts", max_attempts) < 1:
         raise InvalidArguments(task, f"_max_attempts must be >= 1 (and _retries >= 0), got {max_attempts!r}")
+    if max_attempts > limit:
+        raise InvalidArguments(
+            task, f"_max_attempts must be at most {limit} (the max_attempts_limit setting), got {max_attempts!r}"
+        )
     return max_attempts
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:.0f}" if seconds == int(seconds) else f"{seconds:g}"
+
+
+def _timeout(task: str, value: Any, limit: float) -> float | None:
+    seconds = _positive(task, "timeout", value)
+    if seconds is not None and seconds > limit:
+        raise InvalidArguments(
+            task, f"_timeout must be at most {_secs(limit)} seconds (the max_timeout_s setting), got {value!r}"
+        )
+    return seconds
 
 
 MAX_TIMESTAMP = 253402300799.0  # 9999-12-31T23:59:59Z: later times can't be shown as dates
 
 
-def _run_at(task: str, delay: float | None, run_at: datetime | float | None) -> float | None:
+def _run_at(task: str, delay: float | None, run_at: datetime | float | None, max_delay: float) -> float | None:
     if delay is not None and run_at is not None:
         raise InvalidArguments(task, "give _delay or _run_at, not both")
-    when: float | None = None
     if delay is not None:
-        when = time.time() + (_positive(task, "delay", delay, allow_zero=True) or 0.0)
-    elif isinstance(run_at, datetime):
-        if run_at.tzinfo is None:
-            raise InvalidArguments(task, f"_run_at must be timezone-aware, got naive {run_at.isoformat()}")
-        when = run_at.timestamp()
-    elif run_at is not None:
-        when = _positive(task, "run_at", run_at)
-    if when is not None and not when <= MAX_TIMESTAMP:  # also refuses NaN and infinity
+        ahead = _positive(task, "delay", delay, allow_zero=True) or 0.0
+        when = time.time() + ahead
+    elif run_at is None:
+        return None
+    else:
+        when = _when(task, run_at)
+        ahead = when - time.time()
+    if ahead > max_delay:
+        raise InvalidArguments(
+            task, f"_delay / _run_at may be at most {_secs(max_delay)} seconds ahead (the max_delay_s setting)"
+        )
+    if not when <= MAX_TIMESTAMP:  # also refuses NaN
         raise InvalidArguments(task, "_run_at / _delay must end before the year 10000")
     return when
+
+
+def _when(task: str, run_at: datetime | float) -> float:
+    if isinstance(run_at, datetime):
+        if run_at.tzinfo is None:
+            raise InvalidArguments(task, f"_run_at must be timezone-aware, got naive {run_at.isoformat()}")
+        return run_at.timestamp()
+    return _positive(task, "run_at", run_at) or 0.0

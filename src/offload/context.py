@@ -10,6 +10,7 @@ from typing import Any
 from .backends.base import Progress
 from .errors import JobCancelled
 from .job import JobRecord
+from .names import storable
 
 _isfinite = math.isfinite
 _PLAIN = (int, float)
@@ -61,7 +62,7 @@ class JobContext:
 
     def add_message(self, message: str) -> None:
         """Append a status line (kept with a timestamp; the newest is ``message``)."""
-        text = str(message)
+        text = storable(str(message))
         entry = {"at": time.time(), "message": text}
         with self._lock:
             self._message = text

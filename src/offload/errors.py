@@ -4,17 +4,24 @@ OffloadError
 ├── ConfigurationError        bad URL, store path that can't be opened, bad setting
 ├── EnqueueError              nothing was stored
 │   ├── UnknownTask
-│   ├── InvalidArguments      arguments don't bind to the task's signature
+│   ├── InvalidArguments      arguments don't bind to the task's signature, or an
+│   │   │                     option or name is out of bounds
+│   │   └── InvalidSchedule   a cron, interval, timezone or id a schedule can't use
 │   ├── NotSerializable       a value isn't JSON
 │   └── PayloadTooLarge
 ├── JobNotFound
+├── ScheduleNotFound          no such schedule (or, over HTTP, not the caller's)
 ├── InvalidTransition         the job's state forbids the action
+├── ScheduleConflict          a schedule id the caller may not take
 ├── BackendError
 │   └── BackendUnavailable    the store can't be reached right now (retryable)
 ├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
 ├── AccessDenied              authenticated, but not allowed (admin-only actions)
 ├── InvalidRequest            a request parameter that can't be understood
-│   └── InvalidField          a field of a request body with the wrong type or value
+│   ├── InvalidField          a field of a request body with the wrong type or value
+│   └── UnsupportedMediaType  a request body that isn't application/json
+├── DecryptionFailed          an encrypted job's value can't be opened (key id not
+│                             configured, wrong key, altered or moved ciphertext)
 ├── WaitTimeout               JobHandle.wait ran out of time
 ├── JobFailed                 JobHandle.wait on a job that ended failed
 └── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
@@ -29,10 +36,12 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "ConfigurationError",
+    "DecryptionFailed",
     "EnqueueError",
     "InvalidArguments",
     "InvalidField",
     "InvalidRequest",
+    "InvalidSchedule",
     "InvalidTransition",
     "JobCancelled",
     "JobFailed",
@@ -40,7 +49,10 @@ __all__ = [
     "NotSerializable",
     "OffloadError",
     "PayloadTooLarge",
+    "ScheduleConflict",
+    "ScheduleNotFound",
     "UnknownTask",
+    "UnsupportedMediaType",
     "WaitTimeout",
 ]
 
@@ -65,10 +77,21 @@ class UnknownTask(EnqueueError):
 
 
 class InvalidArguments(EnqueueError):
+    """A job of ``task`` can't be built: its arguments don't bind to the function, or
+    an option or a name is out of bounds. ``reason`` says which."""
+
+    what = "task"
+
     def __init__(self, task: str, reason: str) -> None:
         self.task = task
         self.reason = reason
-        super().__init__(f"arguments for task {task!r} don't bind: {reason}")
+        super().__init__(f"{self.what} {task!r}: {reason}")
+
+
+class InvalidSchedule(InvalidArguments):
+    """A schedule's cron, interval, timezone or id is unusable; nothing was stored."""
+
+    what = "schedule of task"
 
 
 class NotSerializable(EnqueueError):
@@ -88,6 +111,22 @@ class JobNotFound(OffloadError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"no job with id {job_id!r}")
+
+
+class ScheduleNotFound(OffloadError):
+    """No schedule with that id (over HTTP also: one the caller may not see)."""
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"no schedule with id {schedule_id!r}")
+
+
+class ScheduleConflict(OffloadError):
+    """The id names a schedule the caller may not replace."""
+
+    def __init__(self, schedule_id: str) -> None:
+        self.schedule_id = schedule_id
+        super().__init__(f"schedule id {schedule_id!r} is taken; choose another")
 
 
 class InvalidTransition(OffloadError):
@@ -129,6 +168,27 @@ class InvalidRequest(OffloadError):
 
 class InvalidField(InvalidRequest):
     """A field of a request body that is missing, of the wrong type or out of range (422)."""
+
+
+class UnsupportedMediaType(InvalidRequest):
+    """A request body whose Content-Type is not application/json (415)."""
+
+    def __init__(self, content_type: str | None) -> None:
+        self.content_type = content_type
+        given = "missing" if content_type is None else repr(content_type)
+        super().__init__("Content-Type", f"{given}; the body must be application/json")
+
+
+class DecryptionFailed(OffloadError):
+    """A value of a job made with ``encrypt=True`` can't be decrypted here. The message
+    names the job, the field and the key id, never key material."""
+
+    def __init__(self, job_id: str, field: str, reason: str, key_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.field = field
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(f"job {job_id}: cannot decrypt its {field}: {reason}")
 
 
 class WaitTimeout(OffloadError):

@@ -34,7 +34,7 @@ class JobHandle:
         record = self.app.backend.job_get(self.id)
         if record is None:
             raise JobNotFound(self.id)
-        self._record = record
+        self._record = record = self.app.reveal(record)
         return record
 
     @property
@@ -78,10 +78,10 @@ class JobHandle:
 
     def cancel(self) -> JobRecord:
         """Cancel now when waiting; ask the worker to stop when running."""
-        self._record = self.app.backend.job_cancel(self.id)
+        self._record = self.app.reveal(self.app.backend.job_cancel(self.id))
         return self._record
 
     def retry(self) -> JobRecord:
         """Run a failed or cancelled job again (attempts reset)."""
-        self._record = self.app.backend.job_retry(self.id)
+        self._record = self.app.reveal(self.app.backend.job_retry(self.id))
         return self._record

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import InvalidArguments
+from .errors import InvalidSchedule
+from .names import KEY_RULE, is_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ class ScheduleRecord:
     priority: int | None = None
     owner: str | None = None
     created_at: float = 0.0
+    # Declared in code: the fingerprint of the declaration last applied (see
+    # Schedules.sync_code); None for a schedule made at run time.
+    fingerprint: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from .job import iso
@@ -55,28 +59,28 @@ def new_schedule_id() -> str:
 
 
 def validate(record: ScheduleRecord) -> ScheduleRecord:
-    """Check cron / interval / timezone; raise InvalidArguments naming the problem."""
+    """Check cron / interval / timezone / id; raise InvalidSchedule naming the problem."""
     if (record.cron is None) == (record.interval is None):
-        raise InvalidArguments(record.task, "a schedule needs exactly one of cron or interval")
+        raise InvalidSchedule(record.task, "a schedule needs exactly one of cron or interval")
     try:
         ZoneInfo(record.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "Europe"
-        raise InvalidArguments(record.task, f"unknown timezone {record.timezone!r}") from None
+        raise InvalidSchedule(record.task, f"unknown timezone {record.timezone!r}") from None
     if record.cron is not None:
         from croniter import CroniterBadDateError, croniter  # only where schedules are used: it is slow to import
 
         if not croniter.is_valid(record.cron):
-            raise InvalidArguments(record.task, f"invalid cron expression {record.cron!r}")
+            raise InvalidSchedule(record.task, f"invalid cron expression {record.cron!r}")
         try:
             next_after(record, 0.0)
         except CroniterBadDateError:
-            raise InvalidArguments(record.task, f"cron expression {record.cron!r} never fires") from None
+            raise InvalidSchedule(record.task, f"cron expression {record.cron!r} never fires") from None
     if record.interval is not None and (
         isinstance(record.interval, bool) or not isinstance(record.interval, int | float) or record.interval < 1
     ):
-        raise InvalidArguments(record.task, f"interval must be a number of seconds >= 1, got {record.interval!r}")
-    if not record.id or len(record.id) > 200:
-        raise InvalidArguments(record.task, f"schedule id must be 1-200 characters, got {record.id!r}")
+        raise InvalidSchedule(record.task, f"interval must be a number of seconds >= 1, got {record.interval!r}")
+    if not is_key(record.id):
+        raise InvalidSchedule(record.task, f"schedule id must be {KEY_RULE}; got {record.id!r:.80}")
     return record
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ConfigurationError
@@ -15,6 +15,11 @@ DEFAULT_URL = "sqlite:///offload.db"
 class Settings:
     url: str = DEFAULT_URL
     max_payload: int = 1024 * 1024  # bytes of args + kwargs JSON
+    max_attempts_limit: int = 100  # the most attempts a job may ask for (retries + 1)
+    max_timeout_s: float = 7 * 24 * 3600.0  # the longest timeout a job may ask for
+    max_delay_s: float = 366 * 24 * 3600.0  # how far ahead a job may be delayed (_delay, _run_at)
+    queues: str = ""  # queues the app declares besides its tasks' ones, comma-separated (see App.queue)
+    api_admin_any_queue: bool = False  # over HTTP, admins may also submit to undeclared queues
     lease_s: float = 30.0  # a running job is retaken this long after its worker's last heartbeat
     heartbeat_s: float = 1.0  # also how quickly a running job learns of a cancel request
     progress_flush_s: float = 0.2  # progress/message writes are coalesced to one per interval
@@ -32,6 +37,9 @@ class Settings:
     run_scheduler: bool = True  # every worker also fires due schedules (exactly once overall)
     scheduler_s: float = 1.0
     hostname: str = ""  # the worker's host identity in the store; empty: socket.gethostname()
+    # "kid1:BASE64KEY,kid0:OLDKEY" for tasks with encrypt=True: the first encrypts, all
+    # decrypt (offload.crypto). Secret: left out of the repr.
+    encryption_keys: str = field(default="", repr=False)
 
     def with_env(self, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

@@ -1,4 +1,5 @@
-"""Per-task monitoring: counters that survive pruning, with timings from recent runs."""
+"""Per-task monitoring: counters, history, timings and failures that survive pruning
+(the store keeps the runs of pruned jobs, see Backend.job_prune)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ def task_history(app: App, task: str, limit: int = HISTORY) -> list[dict[str, An
         }
         for r in app.backend.job_history(task, limit=max(1, min(limit, 1000)))
     ]
+
+
+def clear_stats(app: App, task: str | None = None) -> None:
+    """Start ``task``'s statistics (every task's when None) afresh: counters, history,
+    p95 and failures count only runs that end from now on."""
+    app.backend.stats_clear(task)
 
 
 def recent_failures(app: App, hours: float = 24.0, limit: int = 100, owner: str | None = None) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, InvalidArguments
+from .names import NAME_RULE, is_name
 
 if TYPE_CHECKING:
     from .app import App
@@ -30,16 +31,19 @@ class TaskOptions:
     keep_completed_s: float | None = None  # retention override for this task
     keep_completed: int | None = None
     keep_failed_s: float | None = None
+    encrypt: bool = False  # args, kwargs and result stored encrypted (offload.crypto)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.queue, str) or not self.queue:
-            raise ConfigurationError(f"queue must be a non-empty string, got {self.queue!r}")
+        if not is_name(self.queue):
+            raise ConfigurationError(f"queue must be {NAME_RULE}; got {self.queue!r}")
         if not isinstance(self.retries, int) or self.retries < 0:
             raise ConfigurationError(f"retries must be an int >= 0, got {self.retries!r}")
         if self.backoff < 0:
             raise ConfigurationError(f"backoff must be >= 0, got {self.backoff!r}")
         if self.timeout is not None and self.timeout <= 0:
             raise ConfigurationError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        if not isinstance(self.encrypt, bool):
+            raise ConfigurationError(f"encrypt must be True or False, got {self.encrypt!r}")
 
 
 @dataclass(slots=True)
@@ -82,7 +86,7 @@ class Task:
         try:
             self._signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise InvalidArguments(self.name, str(exc)) from None
+            raise InvalidArguments(self.name, f"arguments don't bind: {exc}") from None
 
     def enqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
         """Store a job for this task and return at once. Options are ``_``-prefixed:

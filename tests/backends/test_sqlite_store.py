@@ -1,12 +1,15 @@
-"""SQLite: migrations on a database made by an older release, event pruning by seq, and
-the background checkpoints that keep the write-ahead log small."""
+"""SQLite: migrations on a database made by an older release, event pruning by seq, the
+background checkpoints that keep the write-ahead log small, and files only their owner
+may read."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
+import pytest
 from tests.conformance.helpers import T0, insert_one
 from tests.support.procs import wait_for
 
@@ -125,3 +128,60 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     assert answer == b"ok"
     assert backend.db.get() is parent_conn
     backend.close()
+
+
+def test_the_write_probe_really_writes(tmp_path: Path) -> None:
+    """SQLite skips an UPDATE that sets a value to itself (a full disk would not stop
+    it): ping_write must change the file, as another connection's data_version shows,
+    and leave the schema version as it was."""
+    path = tmp_path / "jobs.db"
+    backend = SQLiteBackend(f"sqlite:///{path}")
+    try:
+        version = backend.migrate()
+        with sqlite3.connect(path, isolation_level=None) as other:
+            seen = other.execute("PRAGMA data_version").fetchone()[0]
+            backend.ping_write()
+            assert other.execute("PRAGMA data_version").fetchone()[0] != seen
+            assert other.execute("SELECT max(version), min(version) FROM schema_version").fetchone() == (version, 1)
+    finally:
+        backend.close()
+
+
+def _mode(path: Path | str) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o002])
+def test_the_store_files_are_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    path = tmp_path / "jobs.db"
+    previous = os.umask(umask)
+    try:
+        app = offload.App(f"sqlite:///{path}")
+        app.task(lambda: None, name="noop")
+        app.enqueue("noop")  # a write: the -wal and -shm files exist from here on
+        waiter = app.backend.waiter("w1", ["default"])  # a worker's doorbell, in its folder
+        bells = app.backend.bells.folder  # type: ignore[attr-defined]
+        modes = {p.name: _mode(p) for p in tmp_path.iterdir() if p.name.startswith("jobs.db")}
+        folder_mode = _mode(bells)
+        waiter.close()
+        app.close()
+    finally:
+        os.umask(previous)
+    assert {k: v for k, v in modes.items() if k != "jobs.db-bells"} == {
+        "jobs.db": 0o600,
+        "jobs.db-wal": 0o600,
+        "jobs.db-shm": 0o600,
+    }
+    assert folder_mode == 0o700
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    path.touch()
+    path.chmod(0o640)  # opened to a group by its owner, on purpose
+    app = offload.App(f"sqlite:///{path}")
+    app.task(lambda: None, name="noop")
+    app.enqueue("noop")
+    modes = (_mode(path), _mode(f"{path}-wal"))
+    app.close()
+    assert modes == (0o640, 0o640)

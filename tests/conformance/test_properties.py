@@ -276,8 +276,7 @@ class JobMachine(RuleBasedStateMachine):
                 j.move(S.CANCELLED)
                 j.completed_at = self.clock
             elif j.attempts < j.max_attempts:
-                j.move(S.QUEUED)
-                j.run_at = self.clock
+                j.move(S.QUEUED)  # keeping its run_at: its place in line
             else:
                 j.move(S.FAILED)
                 j.completed_at = self.clock

@@ -39,6 +39,20 @@ def test_expired_lease_with_attempts_left_is_queued(backend: Backend) -> None:
     assert (again.id, again.attempts) == (r.id, 2)
 
 
+def test_a_recovered_job_keeps_its_place_in_line(backend: Backend) -> None:
+    """A job whose worker died goes before the jobs enqueued after it, not behind them:
+    it was first in line once already."""
+    first = insert_one(backend, max_attempts=3)
+    [claimed] = claim(backend, now=T0, lease_s=10)
+    assert claimed.id == first
+    later = [insert_one(backend, now=T0 + t) for t in (1, 5, 9)]
+    [rec] = backend.job_recover(now=T0 + 11)
+    assert (rec.id, rec.status) == (first, JobStatus.QUEUED)
+    assert [r.id for r in claim(backend, now=T0 + 12, limit=1)] == [first]
+    assert [r.id for r in claim(backend, now=T0 + 12)] == later
+    assert get(backend, first).run_at == claimed.run_at
+
+
 def test_expired_lease_without_attempts_left_fails(backend: Backend) -> None:
     r = running_job(backend, lease_s=10, max_attempts=1)
     [rec] = backend.job_recover(now=T0 + 11)

@@ -75,6 +75,30 @@ def test_delete(backend: Backend) -> None:
     assert [s.id for s in backend.schedule_list()] == ["b"]
 
 
+def test_a_deleted_schedule_declared_in_code_leaves_its_fingerprint(backend: Backend) -> None:
+    declared = sched("code:a", fingerprint="f1")
+    backend.schedule_save(declared)
+    backend.schedule_save(sched("made-at-run-time"))
+    assert backend.schedule_get("code:a") == declared  # the fingerprint round-trips
+    assert backend.schedule_tombstone("code:a") is None
+    assert backend.schedule_delete("code:a", now=T0 + 5) is True
+    assert backend.schedule_delete("made-at-run-time") is True
+    assert backend.schedule_tombstone("code:a") == "f1"
+    assert backend.schedule_tombstone("made-at-run-time") is None  # nothing to remember
+    assert backend.schedule_get("code:a") is None and backend.schedule_list() == []
+    assert backend.schedule_delete("code:a") is False  # a tombstone is no schedule
+    assert backend.schedule_tombstone("code:a") == "f1"
+
+
+def test_saving_the_id_again_removes_its_tombstone(backend: Backend) -> None:
+    backend.schedule_save(sched("code:a", fingerprint="f1"))
+    backend.schedule_delete("code:a")
+    backend.schedule_save(sched("code:a", fingerprint="f2"))
+    assert backend.schedule_tombstone("code:a") is None
+    backend.schedule_delete("code:a")
+    assert backend.schedule_tombstone("code:a") == "f2"
+
+
 def test_due(backend: Backend) -> None:
     backend.schedule_save(sched("early", next_run_at=T0 + 10))
     backend.schedule_save(sched("late", next_run_at=T0 + 100))

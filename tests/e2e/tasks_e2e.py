@@ -101,13 +101,32 @@ def broken(job: JobContext) -> None:
     raise ValueError("broken on purpose")
 
 
+def work(job: JobContext, seconds: float = 0.0, reports: int = 0, cooperative: bool = True) -> dict[str, object]:
+    """A job of the chaos run (bench/chaos.py): ``reports`` progress reports spread
+    over ``seconds``. A cooperative one stops early (outcome "stopped") when asked to,
+    as a run whose worker lost its lease is; the other runs to its end whatever
+    happens, so a paused run that wakes tries to store its result. Returns the run's
+    lease token: the stored result shows whose write the store accepted."""
+    with ledgered(job) as run:
+        steps = max(reports, 1)
+        for i in range(1, steps + 1):
+            if cooperative and job.cancel_requested:
+                run.outcome = "stopped"
+                return {"stopped": True, "token": job.token}
+            if seconds:
+                time.sleep(seconds / steps)
+            if reports:
+                job.set_progress(i, reports)
+        return {"pid": os.getpid(), "token": job.token}
+
+
 def touch(job: JobContext, path: str) -> str:
     with ledgered(job):
         Path(path).write_text(job.id)
         return job.id
 
 
-TASKS = (noop, sleep_for, wait_for_file, kill_own_worker, stubborn, hang, spin, chatty, broken, touch)
+TASKS = (noop, sleep_for, wait_for_file, kill_own_worker, stubborn, hang, spin, chatty, broken, work, touch)
 
 
 def make_app(url: str | None = None) -> offload.App:

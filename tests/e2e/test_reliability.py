@@ -5,41 +5,17 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
 import offload
 from offload.job import TERMINAL, JobStatus
 from tests.support import ledger
-from tests.support.procs import Proc, Procs, wait_for
+from tests.support.procs import Proc, Procs, pause_outside_a_write, wait_for
 
 
 def _runs_of(ledger_path: Path, job_id: str) -> list[ledger.Run]:
     return [r for r in ledger.read(ledger_path) if r.job_id == job_id]
-
-
-def _pause_outside_a_write(proc: Proc, db_path: Path) -> None:
-    """SIGSTOP ``proc`` at a moment it holds no write lock on the SQLite file. A process
-    stopped inside its (sub-millisecond) write transaction keeps the lock while stopped,
-    and every other process on the file waits for it: on SQLite that is what a frozen
-    writer does, and not what this test is about. So: stop it, try the write lock from
-    here, and if it is held, let the process go on and stop it again."""
-
-    def paused_without_lock() -> bool:
-        proc.send(signal.SIGSTOP)
-        probe = sqlite3.connect(db_path, timeout=0.05, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-            return True
-        except sqlite3.OperationalError:
-            proc.send(signal.SIGCONT)
-            return False
-        finally:
-            probe.close()
-
-    wait_for(paused_without_lock, 10, interval=0.01, message="a moment the worker holds no write lock")
 
 
 def test_a_paused_worker_past_its_lease_changes_nothing_when_it_wakes(
@@ -49,7 +25,7 @@ def test_a_paused_worker_past_its_lease_changes_nothing_when_it_wakes(
     paused = procs.worker("--concurrency", "2", env=lease, name="paused")
     job = app.enqueue("stubborn", 3.0, _max_attempts=3)
     wait_for(lambda: _runs_of(ledger_path, job.id), 30, message=lambda: f"the first run\n{paused.tail()}")
-    _pause_outside_a_write(paused, tmp_path / "jobs.db")
+    pause_outside_a_write(paused.send, tmp_path / "jobs.db")
     try:
         taker = procs.worker("--concurrency", "2", env=lease, name="taker")
         wait_for(
@@ -101,7 +77,7 @@ def test_a_run_that_stops_because_its_worker_lost_touch_is_run_again_not_complet
     worker = procs.worker("--concurrency", "2", env=lease, name="alone")
     job = app.enqueue("sleep_for", 4.0, _max_attempts=3)
     wait_for(lambda: _runs_of(ledger_path, job.id), 30, message=lambda: f"the first run\n{worker.tail()}")
-    _pause_outside_a_write(worker, tmp_path / "jobs.db")
+    pause_outside_a_write(worker.send, tmp_path / "jobs.db")
     paused_at = time.monotonic()
     try:
         wait_for(lambda: time.monotonic() - paused_at > 2.0, 10, message="the pause to outlast the lease")

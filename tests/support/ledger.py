@@ -154,6 +154,7 @@ def check(
     *,
     disturbed_pids: Iterable[int] = (),
     deaths: dict[int, float] | None = None,
+    stops: dict[int, list[float]] | None = None,
 ) -> Report:
     """Check the history of the ``expected`` job ids.
 
@@ -165,9 +166,18 @@ def check(
       process;
     * overlaps: two runs of one job whose intervals cross. A run without an end lasts
       until ``deaths[pid]`` (the moment its process was killed or seen gone), and
-      forever when its process is not known to be dead.
+      forever when its process is not known to be dead. A run going when its process
+      was stopped (SIGSTOP) past its lease, at one of ``stops[pid]``, counts until that
+      moment: from then on its worker is out of touch with the store, which fences
+      whatever the run does after it wakes.
     """
     deaths = deaths or {}
+    stops = stops or {}
+
+    def live_until(run: Run) -> float:
+        end = run.end if run.end is not None else deaths.get(run.pid, math.inf)
+        return min([end, *(t for t in stops.get(run.pid, ()) if run.start <= t)])
+
     disturbed = set(disturbed_pids)
     runs = read(path)
     expected_ids = list(expected)
@@ -184,7 +194,7 @@ def check(
         if len(mine) > 1 and not any(r.pid in disturbed for r in mine):
             report.reruns[job_id] = len(mine)
         for i, a in enumerate(mine):
-            a_end = a.end if a.end is not None else deaths.get(a.pid, math.inf)
+            a_end = live_until(a)
             for b in mine[i + 1 :]:
                 if b.start < a_end:
                     report.overlaps.append((a, b))

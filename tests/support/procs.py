@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -124,6 +125,16 @@ class Proc:
         self.signalled.append((sig, time.time()))
         self.popen.send_signal(sig)
 
+    def signal_group(self, sig: int) -> list[int]:
+        """Send ``sig`` to its whole process group: the worker processes themselves,
+        whatever their parent (a supervisor and its children alike). Returns the pids
+        the group had just before."""
+        members = group_members(self.pid) or [self.pid]
+        self.signalled.append((sig, time.time()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
+        return members
+
     def kill9(self) -> None:
         self.send(signal.SIGKILL)
         self.wait_exit(10)
@@ -183,7 +194,8 @@ class Procs:
 
     def environ(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OFFLOAD_")}
-        path = [str(REPO_ROOT), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+        # Absolute: the children run in workdir, where PYTHONPATH=src would name nothing.
+        path = [str(REPO_ROOT), *(os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
         env.update(
             {
                 "OFFLOAD_URL": self.url,
@@ -271,3 +283,27 @@ class Procs:
 
 def sqlite_path(url: str) -> str:
     return url[len("sqlite:///") :]
+
+
+def pause_outside_a_write(send: Callable[[int], object], db_path: Path, timeout: float = 10.0) -> None:
+    """SIGSTOP a process (``send`` signals it, or its group) at a moment it holds no
+    write lock on the SQLite file ``db_path``. A process stopped inside its
+    (sub-millisecond) write transaction keeps the lock while stopped, and every other
+    process on the file waits for it: on SQLite that is what a frozen writer does, and
+    not what a pause past the lease is about. So: stop it, try the write lock from
+    here, and if it is held, let the process go on and stop it again."""
+
+    def paused_without_lock() -> bool:
+        send(signal.SIGSTOP)
+        probe = sqlite3.connect(db_path, timeout=0.05, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            send(signal.SIGCONT)
+            return False
+        finally:
+            probe.close()
+
+    wait_for(paused_without_lock, timeout, interval=0.01, message="a moment the process holds no write lock")

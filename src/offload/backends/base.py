@@ -176,6 +176,31 @@ class TaskStats:
         return self.succeeded + self.failed + self.cancelled
 
 
+# Finished runs kept per task once their jobs are pruned or deleted (job_prune): the
+# newest RUNS_KEPT, and besides them the newest RUNS_KEPT failures.
+RUNS_KEPT = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A finished run as history and failures show it: a finished job still in the
+    store, or the summary kept of one that was pruned or deleted."""
+
+    id: str  # the job's
+    task: str
+    queue: str
+    owner: str | None
+    status: JobStatus
+    started_at: float | None
+    completed_at: float
+    attempts: int
+    error: str | None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.started_at is None else round(self.completed_at - self.started_at, 6)
+
+
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
     """An API token. Only a hash of the secret is stored."""
@@ -251,6 +276,13 @@ class Backend(Protocol):
     def ping(self) -> None:
         """Raise BackendUnavailable unless the store answers."""
 
+    def ping_write(self) -> None:
+        """Commit a write that changes nothing anyone can see (the newest schema_version
+        row, rewritten as it was), or raise BackendError (BackendUnavailable when the
+        store is busy or gone). A health check: a store can answer reads while every
+        write fails (a full disk, a read-only server). It must really write: a statement
+        the store may skip as a no-op proves nothing."""
+
     # -- jobs -----------------------------------------------------------------
 
     def job_insert_many(
@@ -269,6 +301,11 @@ class Backend(Protocol):
         """
 
     def job_get(self, job_id: str) -> JobRecord | None: ...
+
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        """Ids of jobs, in any state, that start with ``prefix`` (lowercase hex digits;
+        ids are 32 of them), in id order, at most ``limit``: one range read on the
+        primary key, however many jobs there are."""
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         """Jobs matching the filter, newest first (id descending)."""
@@ -332,10 +369,16 @@ class Backend(Protocol):
         """failed or cancelled -> queued, attempts reset, error cleared."""
 
     def job_delete(self, job_id: str) -> None:
-        """Remove a job that has ended (JobNotFound / InvalidTransition otherwise)."""
+        """Remove a job that has ended (JobNotFound / InvalidTransition otherwise); its
+        run is kept as job_prune keeps them."""
 
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
-        """Apply retention rules in bounded batches; return how many jobs were deleted."""
+        """Apply retention rules in bounded batches; return how many jobs were deleted.
+
+        The run of every deleted job (task, queue, id, owner, status, start, end,
+        attempts, error) goes to its task's archive in the same transaction, and the
+        archive keeps the newest RUNS_KEPT runs and the newest RUNS_KEPT failures of
+        each task, so that history, p95 and failures outlive the jobs."""
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         """{queue: {status: count}} for every queue that has jobs or is paused."""
@@ -371,14 +414,19 @@ class Backend(Protocol):
     # -- schedules and statistics ------------------------------------------------------------
 
     def schedule_save(self, record: ScheduleRecord) -> None:
-        """Insert, or replace the schedule with the same id."""
+        """Insert, or replace the schedule with the same id; a tombstone of the id goes."""
 
     def schedule_get(self, schedule_id: str) -> ScheduleRecord | None: ...
 
     def schedule_list(self) -> list[ScheduleRecord]:
         """Every schedule, by id."""
 
-    def schedule_delete(self, schedule_id: str) -> bool: ...
+    def schedule_delete(self, schedule_id: str, *, now: float | None = None) -> bool:
+        """Delete; False when there was no such schedule. A schedule declared in code (a
+        fingerprint) leaves a tombstone holding its fingerprint, in the same transaction."""
+
+    def schedule_tombstone(self, schedule_id: str) -> str | None:
+        """The fingerprint a deleted schedule declared in code left, or None."""
 
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         """Unpaused schedules whose next_run_at has come."""
@@ -392,11 +440,18 @@ class Backend(Protocol):
     def stats_tasks(self) -> list[TaskStats]:
         """Counters per task (updated by job_finish and job_recover), by task name."""
 
-    def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
-        """Finished jobs of a task, the most recently finished first."""
+    def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
+        """Start a task's statistics (every task's when None) afresh, as of ``now``:
+        counters to zero, its kept runs dropped, and its runs that ended until now,
+        jobs still in the store included, left out of job_history and job_failures."""
 
-    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
-        """Failed jobs that ended at or after ``since`` (of ``owner`` when given), the newest first."""
+    def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:
+        """Finished runs of a task, the most recently finished first: jobs in the store
+        and the runs kept of pruned or deleted ones, since the last stats_clear."""
+
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
+        """Failed runs that ended at or after ``since`` (of ``owner`` when given), the
+        newest first, from the same two sources as job_history."""
 
     def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
         """Stored jobs that ended (completed, failed, cancelled) at or after ``since``,

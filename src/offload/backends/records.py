@@ -11,7 +11,7 @@ from .. import serialization
 from ..errors import InvalidRequest
 from ..job import JobRecord, JobStatus
 from ..schedule import ScheduleRecord
-from .base import Event, FinishedCount, TaskStats, TokenRecord, WorkerInfo
+from .base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
 
 T = TypeVar("T")
 
@@ -23,8 +23,11 @@ JOB_COLUMNS = (
 )
 SCHEDULE_COLUMNS = (
     "id, task, args, kwargs, cron, interval, timezone, paused, next_run_at, last_run_at,"
-    " queue, priority, owner, created_at"
+    " queue, priority, owner, created_at, fingerprint"
 )
+# A finished run (RunRecord): a job's columns, or an archived run's (job_id AS id)
+RUN_COLUMNS = "id, task, queue, owner, status, started_at, completed_at, attempts, error"
+ARCHIVED_RUN_COLUMNS = "job_id, task, queue, owner, status, started_at, completed_at, attempts, error"
 TOKEN_COLUMNS = "id, user, hash, admin, created_at, revoked_at"
 EVENT_COLUMNS = "seq, job_id, type, data, at, owner"
 WORKER_COLUMNS = "id, host, pid, queues, concurrency, started_at, heartbeat_at, running"
@@ -85,6 +88,7 @@ def schedule_record(row: Sequence[Any]) -> ScheduleRecord:
         priority=row[11],
         owner=row[12],
         created_at=row[13],
+        fingerprint=row[14],
     )
 
 
@@ -104,6 +108,7 @@ def schedule_params(record: ScheduleRecord) -> dict[str, Any]:
         "priority": record.priority,
         "owner": record.owner,
         "created_at": record.created_at,
+        "fingerprint": record.fingerprint,
     }
 
 
@@ -156,6 +161,11 @@ def worker_params(info: WorkerInfo) -> dict[str, Any]:
 def stats_record(row: Sequence[Any]) -> TaskStats:
     """A row in the order of STATS_COLUMNS."""
     return TaskStats(row[0], int(row[1]), int(row[2]), int(row[3]), row[4], row[5], row[6])
+
+
+def run_record(row: Sequence[Any]) -> RunRecord:
+    """A row in the order of RUN_COLUMNS."""
+    return RunRecord(row[0], row[1], row[2], row[3], _STATUS[row[4]], row[5], row[6], row[7], row[8])
 
 
 def bucket_length(bucket_s: float) -> float:

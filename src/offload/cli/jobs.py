@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from typing import Any
@@ -10,14 +11,31 @@ import click
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
+from ..app import App
 from ..job import TERMINAL, JobRecord, JobStatus, iso
 from .loading import load_app
+from .tables import Column, age, fit_ids, styled_status
 
 console = Console()
 app_option = click.option("--app", "app_spec", help="module:attribute of your offload.App (or OFFLOAD_APP).")
 url_option = click.option("--url", help="Store URL (or OFFLOAD_URL).")
+
+ID_OR_PREFIX = re.compile(r"[0-9a-f]{4,32}")
+CANDIDATES = 10  # ids an ambiguous prefix lists
+
+# At 80 columns the kept ones are whole; the rest join by rank while they fit.
+JOB_COLUMNS = (
+    Column("id", keep=True),
+    Column("task", keep=True),
+    Column("status", keep=True),
+    Column("progress", keep=True, justify="right"),
+    Column("attempts", rank=2, justify="right"),
+    Column("queue", rank=4),
+    Column("age", rank=3, justify="right"),
+    Column("message", rank=1, text=True),
+)
 
 
 def _json_arg(value: str, name: str, kind: type) -> Any:
@@ -43,7 +61,7 @@ def _json_arg(value: str, name: str, kind: type) -> Any:
 @click.option("--owner", default=None)
 def enqueue(task: str, app_spec: str | None, url: str | None, args_json: str, kwargs_json: str, **opts: Any) -> None:
     """Submit a job for TASK; prints its id."""
-    app = load_app(app_spec, url)
+    app = load_app(app_spec, url, tasks=True)
     args = _json_arg(args_json, "--args", list)
     kwargs = _json_arg(kwargs_json, "--kwargs", dict)
     options = {f"_{k}": v for k, v in opts.items() if v is not None}
@@ -83,20 +101,24 @@ def list_jobs(app_spec: str | None, url: str | None, as_json: bool, **flt: Any) 
         for r in records:
             click.echo(orjson.dumps(r.to_dict()).decode())
         return
-    table = Table("task", "queue", "status", "progress", "attempts", "created", "message")
-    table.add_column("id", no_wrap=True, min_width=32)
-    for r in records:
-        table.add_row(
-            r.task,
-            r.queue,
-            _styled(r.status),
-            f"{r.progress:.0f}%",
-            f"{r.attempts}/{r.max_attempts}",
-            iso(r.created_at) or "",
-            (r.message or "")[:50],
-            r.id,
-        )
-    console.print(table)
+    now = time.time()
+
+    def rows(digits: int) -> list[tuple[str | Text, ...]]:
+        return [
+            (
+                r.id[:digits],
+                r.task,
+                styled_status(r.status),
+                f"{r.progress:.0f}%",
+                f"{r.attempts}/{r.max_attempts}",
+                r.queue,
+                age(r.created_at, now),
+                r.message or "",
+            )
+            for r in records
+        ]
+
+    console.print(fit_ids(JOB_COLUMNS, rows, console.width))
 
 
 def _styled(status: str) -> str:
@@ -104,14 +126,36 @@ def _styled(status: str) -> str:
     return f"[{color}]{status}[/{color}]"
 
 
+def resolve_job_id(app: App, typed: str) -> str:
+    """The job a person means: its whole id, or the first digits (4 or more) of the id
+    of exactly one job. An ambiguous prefix lists the jobs it could be."""
+    prefix = typed.strip().lower()
+    if not ID_OR_PREFIX.fullmatch(prefix):
+        message = f"{typed!r} is neither a job id nor its first 4 or more hex digits"
+        raise click.BadParameter(message, param_hint="JOB_ID")
+    if len(prefix) == 32:
+        return prefix
+    found = app.backend.job_ids_by_prefix(prefix, limit=CANDIDATES + 1)
+    if not found:
+        raise click.ClickException(f"no job id starts with {prefix!r}")
+    if len(found) > 1:
+        lines = [f"  {r.id}  {r.task}  {r.status}" for i in found[:CANDIDATES] if (r := app.backend.job_get(i))]
+        more = "\n  …and more" if len(found) > CANDIDATES else ""
+        raise click.BadParameter(
+            f"{prefix!r} starts the ids of several jobs; give more digits:\n" + "\n".join(lines) + more,
+            param_hint="JOB_ID",
+        )
+    return found[0]
+
+
 @jobs.command()
 @click.argument("job_id")
 @app_option
 @url_option
 def show(job_id: str, app_spec: str | None, url: str | None) -> None:
-    """The whole job as JSON (traceback included)."""
+    """The whole job as JSON (traceback included). JOB_ID: the id or its first digits."""
     app = load_app(app_spec, url)
-    record = app.get_job(job_id).record
+    record = app.get_job(resolve_job_id(app, job_id)).record
     click.echo(orjson.dumps(record.to_dict(include_traceback=True), option=orjson.OPT_INDENT_2).decode())
 
 
@@ -121,7 +165,9 @@ def show(job_id: str, app_spec: str | None, url: str | None) -> None:
 @url_option
 def cancel(job_id: str, app_spec: str | None, url: str | None) -> None:
     """Cancel a waiting job at once, or ask a running one to stop."""
-    record = load_app(app_spec, url).backend.job_cancel(job_id)
+    app = load_app(app_spec, url)
+    job_id = resolve_job_id(app, job_id)
+    record = app.backend.job_cancel(job_id)
     word = "cancel requested" if record.status == JobStatus.RUNNING else str(record.status)
     click.echo(f"{job_id} {word}")
 
@@ -132,7 +178,9 @@ def cancel(job_id: str, app_spec: str | None, url: str | None) -> None:
 @url_option
 def retry(job_id: str, app_spec: str | None, url: str | None) -> None:
     """Run a failed or cancelled job again."""
-    record = load_app(app_spec, url).backend.job_retry(job_id)
+    app = load_app(app_spec, url)
+    job_id = resolve_job_id(app, job_id)
+    record = app.backend.job_retry(job_id)
     click.echo(f"{job_id} {record.status}")
 
 
@@ -170,7 +218,7 @@ def watch(job_id: str, app_spec: str | None, url: str | None, interval: float) -
     """A live progress bar with the job's messages as they come. Exits 0 when the job
     completed, 1 when it failed or was cancelled."""
     app = load_app(app_spec, url)
-    handle = app.get_job(job_id)
+    handle = app.get_job(resolve_job_id(app, job_id))
     record = handle.record
     shown = 0
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())

@@ -29,6 +29,16 @@ log = logging.getLogger(__name__)
 )
 @click.option("--poll-burst", type=float, default=None, help="Requests a token may make at once (default 40).")
 @click.option(
+    "--header-timeout", type=float, default=None, help="Seconds to send a complete request head (default 10; 0: none)."
+)
+@click.option("--idle-timeout", type=float, default=None, help="Seconds a keep-alive connection may idle (default 5).")
+@click.option(
+    "--max-connections",
+    type=click.IntRange(0),
+    default=None,
+    help="Connections open at once (default 1000; 0: no cap).",
+)
+@click.option(
     "--root-path",
     default="",
     help="The path prefix a reverse proxy serves offload under (e.g. /jobs); links and cookies follow it.",
@@ -48,6 +58,9 @@ def serve(
     no_auth: bool,
     poll_rate: float | None,
     poll_burst: float | None,
+    header_timeout: float | None,
+    idle_timeout: float | None,
+    max_connections: int | None,
     root_path: str,
     trusted_proxy: str | None,
 ) -> None:
@@ -58,11 +71,23 @@ def serve(
     import uvicorn
 
     from ..web import WebConfig, create_app
+    from ..web.connections import ConnectionLimits, protocol_class
 
     if not (app_spec or os.environ.get("OFFLOAD_APP")):
         raise click.UsageError("give --app module:attribute (or set OFFLOAD_APP), e.g. --app offload.demo:app")
     app = load_app(app_spec, url)
-    config = WebConfig().with_env().override(poll_rate=poll_rate, poll_burst=poll_burst, workers=workers or None)
+    config = (
+        WebConfig()
+        .with_env()
+        .override(
+            poll_rate=poll_rate,
+            poll_burst=poll_burst,
+            workers=workers or None,
+            header_timeout_s=header_timeout,
+            idle_timeout_s=idle_timeout,
+            max_connections=max_connections,
+        )
+    )
     if no_auth:
         config = config.override(auth=False)
         click.secho("WARNING: --no-auth: the API has NO authentication; every caller is an admin.", fg="red", err=True)
@@ -76,6 +101,7 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=3,
         ws="websockets-sansio",
+        http=protocol_class(ConnectionLimits(config.header_timeout_s, config.idle_timeout_s, config.max_connections)),
         root_path=root_path.rstrip("/"),
         # X-Forwarded-Proto decides whether the dashboard's cookies are Secure: honoured
         # only from proxies named here, never by default

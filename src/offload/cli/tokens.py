@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.console import Console
 from rich.table import Table
 
 from ..job import iso
 from ..service import TokenService
-from .loading import load_app
+from .loading import load_app, store_label
 
 app_option = click.option("--app", "app_spec", help="module:attribute of your offload.App (or OFFLOAD_APP).")
 url_option = click.option("--url", help="Store URL (or OFFLOAD_URL).")
@@ -25,9 +27,18 @@ def tokens() -> None:
 @app_option
 @url_option
 def create(user: str, admin: bool, app_spec: str | None, url: str | None) -> None:
-    """Create a token. The secret is printed once, as the last line."""
-    record, secret = TokenService(load_app(app_spec, url)).create(user, admin=admin)
-    click.echo(f"token {record.id} for user {record.user!r}{' (admin)' if admin else ''}; keep the secret:", err=False)
+    """Create a token in the store of the app (--app) that serves the API; a server
+    accepts only tokens of its own store. The secret is printed once, as the last line."""
+    app = load_app(app_spec, url)
+    record, secret = TokenService(app).create(user, admin=admin)
+    store = store_label(app.settings.url)
+    if not (app_spec or url or os.environ.get("OFFLOAD_APP") or os.environ.get("OFFLOAD_URL")):
+        click.echo(
+            f"note: no --app or --url (nor OFFLOAD_APP, OFFLOAD_URL): the token is in the default store, {store}; "
+            "a server on another store refuses it, so give the server's --app",
+            err=True,
+        )
+    click.echo(f"token {record.id} for user {record.user!r}{' (admin)' if admin else ''} in {store}; keep the secret:")
     click.echo(secret)
 
 

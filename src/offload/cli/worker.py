@@ -11,7 +11,7 @@ import click
 
 from ..worker import Worker
 from ..worker.supervisor import Supervisor
-from .loading import load_app
+from .loading import load_app, need_app
 
 SUPERVISED_ENV = "OFFLOAD_SUPERVISED"
 
@@ -56,10 +56,11 @@ def worker(
 ) -> None:
     """Run jobs. SIGTERM/SIGINT: stop claiming, let running jobs finish within the grace
     period, then put the rest back to queued; a second signal stops at once."""
+    need_app(app_spec)
     if processes > 1:
         argv = _child_argv()
         sys.exit(Supervisor(argv, processes).run())
-    app = load_app(app_spec, url)
+    app = load_app(app_spec, url, tasks=True)
     if grace is not None:
         app.settings = app.settings.override(grace_s=grace)
     names = [q.strip() for q in queues.split(",") if q.strip()] if queues else app.queues()

@@ -70,7 +70,7 @@ async def _body(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(int(declared), limit)
-    return await read_json(request.stream(), limit)
+    return await read_json(request.stream(), limit, request.headers.get("content-type"))
 
 
 def _no_admin() -> bool:

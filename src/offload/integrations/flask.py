@@ -42,6 +42,7 @@ from ..service import (
     idempotency_key,
 )
 from ..web.errors import describe
+from ..web.limits import require_json
 from ..web.streams import SSE_HEADERS
 from .common import follow_job, static_js
 
@@ -80,6 +81,7 @@ class _Views:
         return Principal(str(user), bool(self.is_admin and self.is_admin()))
 
     def body_json(self) -> Any:
+        require_json(request.headers.get("Content-Type"))
         if request.content_length is not None and request.content_length > self.limit:
             raise PayloadTooLarge(request.content_length, self.limit)
         raw = request.stream.read(self.limit + 1)

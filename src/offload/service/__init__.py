@@ -3,12 +3,12 @@ with authorization decided in one place. No HTTP types here."""
 
 from __future__ import annotations
 
-from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest
+from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest, ScheduleNotFound
 from .jobs import JobService, Page, Submitted
 from .monitoring import MonitoringService
 from .principal import Principal
 from .requests import ListQuery, SubmitRequest, event_cursor, idempotency_key
-from .schedules import ScheduleNotFound, ScheduleRequest, ScheduleService
+from .schedules import ScheduleRequest, ScheduleService
 from .tokens import TokenService, token_hash
 
 __all__ = [

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Event, WorkerInfo
-from ..errors import AccessDenied, InvalidRequest, JobNotFound, OffloadError
-from ..job import JobRecord, iso
+from ..backends.base import Backend, Event, JobFilter, WorkerInfo
+from ..errors import AccessDenied, InvalidField, InvalidRequest, JobNotFound, OffloadError
+from ..job import JobRecord, JobStatus, iso
 from .principal import Principal
-from .requests import MAX_KEY, ListQuery, SubmitRequest, plausible_id
+from .requests import ListQuery, SubmitRequest, plausible_id, text_param
 
 if TYPE_CHECKING:
     from ..app import App
@@ -55,6 +55,8 @@ class JobService:
         """Validate and store a job owned by the caller. Keys are namespaced by owner, so
         one user's key can never name (or reveal) another user's job."""
         options = dict(req.options)
+        if "queue" in options:
+            check_queue(self.app, principal, options["queue"])
         if "unique_key" in options and not principal.admin:
             options["unique_key"] = principal.scoped(options["unique_key"])
         if idempotency_key is not None:
@@ -79,10 +81,11 @@ class JobService:
         return self.visible(principal, job_id, await reads.job_get(job_id) if plausible_id(job_id) else None)
 
     def visible(self, principal: Principal, job_id: str, record: JobRecord | None) -> JobRecord:
-        """``record`` (job_id's, or None) if the principal may see it; else JobNotFound."""
+        """``record`` (job_id's, or None), decrypted, if the principal may see it; else
+        JobNotFound."""
         if record is None or not principal.may_see(record):
             raise JobNotFound(job_id)
-        return record
+        return self.app.reveal(record)
 
     def list_jobs(self, principal: Principal, query: ListQuery) -> Page:
         """Newest first; ``next_cursor`` is None on the last page."""
@@ -101,14 +104,17 @@ class JobService:
 
     def cancel(self, principal: Principal, job_id: str) -> JobRecord:
         self.get(principal, job_id)
-        return self.backend.job_cancel(job_id)
+        return self.app.reveal(self.backend.job_cancel(job_id))
 
     def retry(self, principal: Principal, job_id: str) -> JobRecord:
         self.get(principal, job_id)
-        return self.backend.job_retry(job_id)
+        return self.app.reveal(self.backend.job_retry(job_id))
 
     def delete(self, principal: Principal, job_id: str) -> None:
-        self.get(principal, job_id)
+        # Not self.get: a job this process can't decrypt (its key is gone) may still be deleted.
+        record = self.backend.job_get(job_id) if plausible_id(job_id) else None
+        if record is None or not principal.may_see(record):
+            raise JobNotFound(job_id)
         self.backend.job_delete(job_id)
 
     # -- queues and workers -------------------------------------------------------------
@@ -132,8 +138,9 @@ class JobService:
     def set_paused(self, principal: Principal, name: str, paused: bool) -> dict[str, Any]:
         if not principal.admin:
             raise AccessDenied("pausing or resuming a queue")
-        if not name or len(name) > MAX_KEY:
-            raise InvalidRequest("queue", f"must be 1-{MAX_KEY} characters")
+        name = text_param(name, "queue") or ""
+        if not name:
+            raise InvalidRequest("queue", "must not be empty")
         self.backend.queue_pause(name, paused)
         log.info("queue %s %s by %s", name, "paused" if paused else "resumed", principal.user)
         return {"name": name, "paused": paused}
@@ -144,7 +151,8 @@ class JobService:
         infos = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
         mine: set[str] | None = None
         if not principal.admin and any(w.running for w in infos):
-            own = self.app.list_jobs(status="running", owner=principal.user, limit=1000)
+            # the store's records, not app.list_jobs: only ids are needed, nothing to decrypt
+            own = self.backend.job_list(JobFilter(status=JobStatus.RUNNING, owner=principal.user, limit=1000))
             mine = {r.id for r in own}
         return [_worker_json(w, mine) for w in infos]
 
@@ -203,6 +211,17 @@ class JobService:
             "paused": self.backend.queue_paused(),
             "workers": self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S),
         }
+
+
+def check_queue(app: App, principal: Principal, queue: str) -> None:
+    """Over HTTP, jobs go only to queues the app declares (App.queues), so that users
+    can't make up queues no worker serves; admins may be let further by the
+    api_admin_any_queue setting. The name's characters are App.job_factory's to check."""
+    if principal.admin and app.settings.api_admin_any_queue:
+        return
+    declared = app.queues()
+    if queue not in declared:
+        raise InvalidField("queue", f"{queue!r:.80} is not a queue this app declares ({', '.join(declared)})")
 
 
 def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:

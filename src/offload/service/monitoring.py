@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AccessDenied, InvalidRequest
 from ..stats import HISTORY, recent_failures, task_history, task_stats
 from .principal import Principal
-from .requests import MAX_KEY
+from .requests import text_param
 
 if TYPE_CHECKING:
     from ..app import App
@@ -79,8 +79,4 @@ def hours_param(params: Mapping[str, str], default: float = 24.0) -> float:
 
 
 def task_param(value: str | None, name: str = "task") -> str | None:
-    if value is None or value == "":
-        return None
-    if len(value) > MAX_KEY:
-        raise InvalidRequest(name, f"longer than {MAX_KEY} characters")
-    return value
+    return text_param(value, name)

@@ -14,15 +14,16 @@ from typing import Any
 
 from ..errors import InvalidField, InvalidRequest
 from ..job import JobStatus
+from ..names import FILTER_RULE, MAX_LENGTH, is_filter
 
 MAX_PAGE = 500
-MAX_KEY = 200
+MAX_KEY = MAX_LENGTH
 _CURSOR = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
 
 
 def plausible_id(job_id: str) -> bool:
     """Whether job_id could name a job at all (else it is not looked up)."""
-    return 0 < len(job_id) <= 64
+    return 0 < len(job_id) <= 64 and job_id.isprintable()
 
 
 SUBMIT_FIELDS = (
@@ -144,13 +145,19 @@ class ListQuery:
         cursor = params.get("cursor") or None
         if cursor is not None and not _CURSOR.match(cursor):
             raise InvalidRequest("cursor", "not a cursor this API returned")
-        texts = {}
-        for name in ("queue", "task", "owner"):
-            value = params.get(name) or None
-            if value is not None and len(value) > MAX_KEY:
-                raise InvalidRequest(name, f"longer than {MAX_KEY} characters")
-            texts[name] = value
+        texts = {name: text_param(params.get(name), name) for name in ("queue", "task", "owner")}
         return cls(status=status, limit=limit, cursor=cursor, **texts)
+
+
+def text_param(value: str | None, name: str) -> str | None:
+    """A queue, task or owner given in a query string or a path (offload.names, filters):
+    None when empty; a control character (a NUL, a line break) is refused before any
+    store sees it."""
+    if value is None or value == "":
+        return None
+    if not is_filter(value):
+        raise InvalidRequest(name, f"must be {FILTER_RULE}, got {value!r:.80}")
+    return value
 
 
 def event_cursor(value: str | None, name: str = "Last-Event-ID") -> int | None:

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from ..errors import InvalidField, InvalidTransition, JobNotFound, OffloadError
+from ..errors import InvalidField, ScheduleConflict, ScheduleNotFound
 from ..schedule import ScheduleRecord
+from .jobs import check_queue
 from .principal import Principal
 from .requests import MAX_KEY
 
@@ -37,23 +38,6 @@ SCHEDULE_FIELDS = ("task", "args", "kwargs", "cron", "interval", "timezone", "id
 MAX_INTERVAL = 100 * 366 * 86400.0  # a century between runs is a mistake
 MAX_ID = 200  # as stored, the user's namespace included
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")  # ids go into URL paths
-
-
-class ScheduleNotFound(JobNotFound):
-    """No such schedule, or not the caller's (a 404 either way)."""
-
-    def __init__(self, schedule_id: str) -> None:
-        self.job_id = schedule_id
-        OffloadError.__init__(self, f"no schedule with id {schedule_id!r}")
-
-
-class ScheduleConflict(InvalidTransition):
-    """The id names a schedule the caller may not replace (a 409)."""
-
-    def __init__(self, schedule_id: str) -> None:
-        self.job_id = schedule_id
-        self.src = self.dst = ""
-        OffloadError.__init__(self, f"schedule id {schedule_id!r} is taken; choose another")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +152,8 @@ class ScheduleService:
     def create(self, principal: Principal, req: ScheduleRequest) -> tuple[ScheduleRecord, bool]:
         """Create (or replace one of the caller's own) schedule; True when it is new.
         The task and arguments are checked like an enqueue's before anything is stored."""
+        if req.queue is not None:
+            check_queue(self.app, principal, req.queue)
         stored = _stored_id(principal, req.id or secrets.token_hex(8))
         if len(stored) > MAX_ID:
             room = MAX_ID - (len(stored) - len(req.id or ""))
@@ -205,8 +191,8 @@ class ScheduleService:
         record = self.get(principal, schedule_id)
         try:
             self.app.schedules.delete(record.id)
-        except JobNotFound:
-            raise ScheduleNotFound(schedule_id) from None
+        except ScheduleNotFound:
+            raise ScheduleNotFound(schedule_id) from None  # as the caller named it
 
     def to_json(self, principal: Principal, record: ScheduleRecord) -> dict[str, Any]:
         """The schedule as the caller names it."""
@@ -225,8 +211,8 @@ def _shown_id(principal: Principal, stored: str) -> str:
 def _candidates(principal: Principal, schedule_id: str) -> list[str]:
     """Stored ids a caller's id may name: for users their own namespace first, then the
     id as it is (a schedule made in code or the CLI with ``owner=`` that user)."""
-    if not schedule_id or len(schedule_id) > 2 * MAX_KEY + 1:
-        return []
+    if not schedule_id or len(schedule_id) > 2 * MAX_KEY + 1 or not schedule_id.isprintable():
+        return []  # no stored id looks like that
     if principal.admin:
         return [schedule_id]
     return [_stored_id(principal, schedule_id), schedule_id]

@@ -112,7 +112,7 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
     dashboard = ServeDashboard(server)
     starlette = Starlette(
         routes=[*routes(), *dashboard.routes()],
-        middleware=[Middleware(BodyLimit, limit=server.body_limit)],
+        middleware=[Middleware(BodyLimit, limit=server.body_limit, drain=config.max_drain)],
         exception_handlers={OffloadError: _offload_error, HTTPException: _http_error, Exception: _unexpected},
         lifespan=lifespan,
     )

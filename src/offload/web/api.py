@@ -29,6 +29,7 @@ from .auth import DEV_PRINCIPAL, Authenticator, bearer
 from .config import WebConfig
 from .errors import describe
 from .events import AllStream, EventHub, JobStream
+from .health import HealthCheck
 from .limits import RateLimiter, StreamSlots, read_json
 from .metrics import CONTENT_TYPE, render
 from .openapi import openapi_document
@@ -55,6 +56,8 @@ class Server:
         self.streams = StreamSlots(config.max_streams)
         self.hub = EventHub(self.jobs, interval=config.hub_interval_s)
         self.body_limit = config.max_body or app.settings.max_payload + 64 * 1024
+        engine = app.settings.url.split(":", 1)[0]
+        self.health = HealthCheck(self.jobs.health, lambda: app.backend.ping_write(), engine, config.health_timeout_s)
 
     async def read(self, answer: Callable[[], Response]) -> Response:
         """Answer a read-only request: on the event loop itself when the store's reads
@@ -110,7 +113,7 @@ async def submit_job(request: Request) -> Response:
     s = server(request)
     p = await run_in_threadpool(s.principal, request)
     key = idempotency_key(request.headers.get("idempotency-key"))
-    body = await read_json(request.stream(), s.body_limit)
+    body = await read_json(request.stream(), s.body_limit, request.headers.get("content-type"))
     req = SubmitRequest.from_json(body)
     done = await run_in_threadpool(lambda: s.jobs.submit(p, req, idempotency_key=key))
     headers = {"Location": f"/api/jobs/{done.job_id}"}
@@ -258,9 +261,9 @@ def list_workers(request: Request) -> Response:
     return Json({"workers": s.jobs.workers(p)})
 
 
-def health(request: Request) -> Response:
+async def health(request: Request) -> Response:
     s = server(request)
-    ok, body = s.jobs.health()
+    ok, body = await s.health.check()
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
         body["in_process_worker"] = {"slots": worker.concurrency, "running": len(worker.runs())}

@@ -1,8 +1,11 @@
 """Request limits: body size (refused by Content-Length before reading, and counted
-while streaming), per-token request rate, and open streams per token."""
+while streaming; the rest of a refused body read and dropped, within bounds), bodies
+that must be JSON, per-token request rate, and open streams per token."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -11,45 +14,94 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge
+from ..errors import PayloadTooLarge, UnsupportedMediaType
 from ..service import InvalidRequest
 from .errors import RateLimited, describe
+
+# The longest a refused body is read and dropped before the connection is closed.
+DRAIN_S = 10.0
 
 
 class BodyLimit:
     """ASGI middleware: a declared Content-Length over ``limit`` is answered 413 at
     once, without reading the body; a body without one is counted as it arrives and
-    stopped at the limit."""
+    stopped at the limit.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    A refused body is then read and dropped, up to ``drain`` bytes in all (and for at
+    most DRAIN_S), before the connection is closed: a client that sends its whole body
+    before it reads a byte of the answer (urllib does) would otherwise find the
+    connection reset by the unread bytes, and never see the 413. A body declared larger
+    than ``drain`` is not waited for: the answer is sent and the connection closed."""
+
+    def __init__(self, app: ASGIApp, limit: int, drain: int = 16 * 1024 * 1024) -> None:
         self.app = app
         self.limit = limit
+        self.drain = drain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and (declared < 0 or declared > self.limit):
-            exc: Exception = (
-                PayloadTooLarge(declared, self.limit)
-                if declared > self.limit
-                else InvalidRequest("Content-Length", "must be a non-negative integer")
-            )
-            await _answer(send, exc)
+        if declared is not None and declared < 0:
+            await _answer(send, InvalidRequest("Content-Length", "must be a non-negative integer"))
+            return
+        if declared is not None and declared > self.limit:
+            drain = self.drain if declared <= self.drain else 0
+            await _answer(Draining(receive, send, drain), PayloadTooLarge(declared, self.limit))
             return
         seen = 0
+        draining: Draining | None = None
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, draining
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    draining = Draining(receive, send, max(0, self.drain - seen))
                     raise PayloadTooLarge(seen, self.limit)
             return message
 
-        await self.app(scope, counted, send)
+        async def answer(message: Message) -> None:
+            await (send if draining is None else draining)(message)
+
+        await self.app(scope, counted, answer)
+
+
+class Draining:
+    """A ``send`` for the answer to a refused body: it adds ``Connection: close``, and
+    before it ends the answer it reads and drops up to ``budget`` more bytes of the
+    body (the client may be reading the answer by then: it is complete, since its
+    Content-Length is met, and only the end of the ASGI response waits)."""
+
+    def __init__(self, receive: Receive, send: Send, budget: int) -> None:
+        self.receive = receive
+        self.send = send
+        self.budget = budget
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+            await self.send({**message, "headers": [*headers, (b"connection", b"close")]})
+        elif message["type"] == "http.response.body" and not message.get("more_body", False) and self.budget > 0:
+            await self.send({**message, "more_body": True})
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DRAIN_S):
+                    await self._drop_rest()
+            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await self.send(message)
+
+    async def _drop_rest(self) -> None:
+        dropped = 0
+        while dropped <= self.budget:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                return
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -75,9 +127,20 @@ async def _answer(send: Send, exc: Exception) -> None:
     await send({"type": "http.response.body", "body": raw})
 
 
-async def read_json(chunks: AsyncIterator[bytes], limit: int) -> Any:
-    """Read a JSON body of at most ``limit`` bytes: 413 beyond it, 400 when it isn't
-    JSON (nesting deeper than the parser's limit included)."""
+def require_json(content_type: str | None) -> None:
+    """Raise UnsupportedMediaType (415) unless ``content_type`` is application/json;
+    parameters (``; charset=utf-8``) are allowed. A text/plain or form body is refused
+    rather than parsed as JSON: browsers send those cross-site without a preflight."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType(content_type)
+
+
+async def read_json(chunks: AsyncIterator[bytes], limit: int, content_type: str | None) -> Any:
+    """Read a JSON body of at most ``limit`` bytes: 415 unless ``content_type`` (the
+    request's header) is application/json, 413 beyond the limit, 400 when it isn't JSON
+    (nesting deeper than the parser's limit included)."""
+    require_json(content_type)
     body = bytearray()
     async for chunk in chunks:
         body += chunk

@@ -34,7 +34,8 @@ def list_schedules(request: Request) -> Response:
 async def create_schedule(request: Request) -> Response:
     s = server(request)
     p = await run_in_threadpool(s.principal, request)
-    req = ScheduleRequest.from_json(await read_json(request.stream(), s.body_limit))
+    body = await read_json(request.stream(), s.body_limit, request.headers.get("content-type"))
+    req = ScheduleRequest.from_json(body)
     svc = _schedules(s)
     record, created = await run_in_threadpool(svc.create, p, req)
     body = svc.to_json(p, record)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..job import JobStatus
+from ..names import FILTER_PATTERN, NAME_PATTERN
 
 NULL_NUM = {"type": "number", "nullable": True}
 NULL_STR = {"type": "string", "nullable": True}
@@ -90,6 +91,9 @@ JOB = {
     },
 }
 
+# A queue, task or owner to look for (offload.names: filters)
+FILTER = {"type": "string", "pattern": FILTER_PATTERN}
+
 
 def _submit(tasks: list[str]) -> dict[str, Any]:
     task: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -106,9 +110,14 @@ SUBMIT: dict[str, Any] = {
         "task": {"type": "string", "minLength": 1},
         "args": {"type": "array", "items": {}},
         "kwargs": {"type": "object", "additionalProperties": True},
-        "queue": {"type": "string", "minLength": 1, "maxLength": 200},
+        "queue": {"type": "string", "pattern": NAME_PATTERN, "description": "one the app declares"},
         "priority": {"type": "integer"},
-        "delay": {"type": "number", "minimum": 0, "maximum": 3162240000, "description": "seconds from now"},
+        "delay": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 3162240000,
+            "description": "seconds from now, at most the max_delay_s setting (a year by default)",
+        },
         "run_at": {
             "oneOf": [
                 {"type": "string", "format": "date-time"},
@@ -116,9 +125,19 @@ SUBMIT: dict[str, Any] = {
             ],
             "description": "ISO 8601 (UTC when no offset is given) or POSIX seconds",
         },
-        "max_attempts": {"type": "integer", "minimum": 1},
-        "timeout": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 3162240000},
-        "unique_key": {"type": "string", "minLength": 1, "maxLength": 200},
+        "max_attempts": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "at most the max_attempts_limit setting (100 by default)",
+        },
+        "timeout": {
+            "type": "number",
+            "exclusiveMinimum": True,
+            "minimum": 0,
+            "maximum": 3162240000,
+            "description": "seconds, at most the max_timeout_s setting (7 days by default)",
+        },
+        "unique_key": {"type": "string", "minLength": 1, "maxLength": 200, "description": "printable characters"},
     },
 }
 
@@ -163,8 +182,21 @@ HEALTH = {
     "type": "object",
     "required": ["status", "backend"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "unavailable"]},
-        "backend": {"type": "object"},
+        "status": {
+            "type": "string",
+            "enum": ["ok", "degraded", "unavailable"],
+            "description": "degraded: the store answers reads, but a write failed or took over the budget",
+        },
+        "backend": {
+            "type": "object",
+            "required": ["engine", "ok"],
+            "properties": {
+                "engine": {"type": "string"},
+                "ok": {"type": "boolean", "description": "the store answers"},
+                "writable": {"type": "boolean", "description": "a write committed"},
+                "error": {"type": "string", "description": "why not ok or not writable"},
+            },
+        },
         "workers": {"type": "object"},
     },
 }
@@ -182,6 +214,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "no such job (or not yours)",
         409: "the job's state forbids this",
         413: "body too large",
+        415: "the body is not application/json",
         422: "unknown task, arguments that don't bind, or a value that isn't JSON",
         429: "too many requests: see Retry-After",
         503: "the store is unreachable",
@@ -237,7 +270,7 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         ),
                         "headers": {"Location": {"schema": {"type": "string"}}},
                     },
-                    **_errors(*COMMON, 422),
+                    **_errors(*COMMON, 415, 422),
                 },
                 parameters=[
                     {
@@ -272,9 +305,9 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         "in": "query",
                         "schema": {"type": "string", "enum": [s.value for s in JobStatus]},
                     },
-                    {"name": "queue", "in": "query", "schema": {"type": "string"}},
-                    {"name": "task", "in": "query", "schema": {"type": "string"}},
-                    {"name": "owner", "in": "query", "schema": {"type": "string"}, "description": "admins only"},
+                    {"name": "queue", "in": "query", "schema": FILTER},
+                    {"name": "task", "in": "query", "schema": FILTER},
+                    {"name": "owner", "in": "query", "schema": FILTER, "description": "admins only"},
                     {
                         "name": "limit",
                         "in": "query",
@@ -360,7 +393,7 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
                         "name": "name",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "schema": FILTER,
                     }
                 ],
                 "post": _op(
@@ -403,8 +436,11 @@ def _paths(tasks: list[str]) -> dict[str, Any]:
         "/api/health": {
             "get": _op(
                 "health",
-                "Store and worker status (no token needed)",
-                {"200": _json(HEALTH, "healthy"), "503": _json(HEALTH, "the store is unreachable")},
+                "Store and worker status (no token needed), within 1 s (health_timeout_s) whatever the store does",
+                {
+                    "200": _json(HEALTH, "healthy: the store answers reads and commits writes"),
+                    "503": _json(HEALTH, "the store is unreachable (unavailable), or its writes fail (degraded)"),
+                },
                 security=[],
             ),
         },

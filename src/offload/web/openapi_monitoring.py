@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..job import JobStatus
+from ..names import NAME_PATTERN
 from ..service.monitoring import MAX_HOURS, MAX_LIMIT
 from ..service.schedules import ID, MAX_INTERVAL
 from ..stats import HISTORY
-from .openapi import COMMON, NULL_NUM, NULL_STR, TIME, _errors, _json, _op
+from .openapi import COMMON, FILTER, NULL_NUM, NULL_STR, TIME, _errors, _json, _op
 
 NULL_INT = {"type": "integer", "nullable": True}
 
@@ -62,7 +63,7 @@ NEW_SCHEDULE: dict[str, Any] = {
         "interval": {"type": "number", "minimum": 1, "maximum": MAX_INTERVAL, "description": "seconds"},
         "timezone": {**_TEXT, "description": "IANA name; cron times are wall times there (DST included)"},
         "id": {"type": "string", "pattern": ID.pattern, "description": "yours to choose; random when left out"},
-        "queue": _TEXT,
+        "queue": {"type": "string", "pattern": NAME_PATTERN, "description": "one the app declares"},
         "priority": {"type": "integer"},
     },
 }
@@ -181,7 +182,7 @@ def _schedule_paths(tasks: list[str]) -> dict[str, Any]:
                 {
                     "201": {**one, "description": "created", "headers": location},
                     "200": {**one, "description": "replaced", "headers": location},
-                    **_errs(*COMMON, 409, 422),
+                    **_errs(*COMMON, 409, 415, 422),
                 },
                 requestBody={"required": True, "content": {"application/json": {"schema": body}}},
             ),
@@ -242,7 +243,7 @@ def _monitoring_paths() -> dict[str, Any]:
                 "taskStats",
                 "Per task: totals, successes, failures, durations, last run (admins only)",
                 {"200": _list_of("tasks", "TaskStats", "statistics"), **_errors(*COMMON, 403)},
-                parameters=[{"name": "task", "in": "query", "schema": {"type": "string", "maxLength": 200}}],
+                parameters=[{"name": "task", "in": "query", "schema": FILTER}],
             ),
         },
         "/api/stats/tasks/{task}/history": {
@@ -255,7 +256,7 @@ def _monitoring_paths() -> dict[str, Any]:
                         "name": "task",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "schema": FILTER,
                     },
                     {**LIMIT, "schema": {**LIMIT["schema"], "default": HISTORY}},
                 ],

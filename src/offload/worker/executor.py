@@ -15,8 +15,10 @@ from .. import serialization
 from ..backends.base import Lease, Outcome
 from ..backends.records import by_position
 from ..context import JobContext
-from ..errors import JobCancelled, NotSerializable, UnknownTask
+from ..crypto import SEALED
+from ..errors import DecryptionFailed, JobCancelled, NotSerializable, UnknownTask
 from ..job import JobRecord, JobStatus
+from ..names import storable
 from ..retry import Retry, backoff_delay
 
 if TYPE_CHECKING:
@@ -51,8 +53,11 @@ class Run:
 
 def call_arguments(run: Run) -> tuple[list[Any], dict[str, Any]]:
     assert run.task is not None
-    args = list(run.record.args)
-    kwargs = dict(run.record.kwargs)
+    args, kwargs = run.record.args, run.record.kwargs
+    if args.__class__ is SEALED:  # encrypted: opened here, in the run's own thread
+        args, kwargs = run.ctx.args, run.ctx.kwargs = run.task.app.keyring.open_call(run.record)
+    args = list(args)
+    kwargs = dict(kwargs)
     if run.task.wants_context:
         args.insert(0, run.ctx)
     if run.task.wants_callback:
@@ -94,6 +99,9 @@ class Outcomes:
             )
         except NotSerializable as exc:
             return self._failed(run, str(exc), None)
+        if run.record.args.__class__ is SEALED:  # an encrypted job: so is its result
+            assert run.task is not None
+            result_json = run.task.app.keyring.seal(result_json, run.record.id, "result")
         progress = self.final_progress(run)
         return _new_outcome(run.record.id, run.ctx.token, JobStatus.COMPLETED, result_json, None, None, None, progress)
 
@@ -104,6 +112,8 @@ class Outcomes:
         return self._retry_or_fail(run, f"timed out after {run.record.timeout:g}s", None, None)
 
     def failed(self, run: Run, exc: BaseException) -> Outcome:
+        if isinstance(exc, DecryptionFailed):  # the same keys would fail again: no retry
+            return self._failed(run, str(exc), None)
         tb = "".join(traceback.format_exception(exc))
         if isinstance(exc, Retry):
             return self._retry_or_fail(run, exc.reason, None, exc.delay)
@@ -125,11 +135,13 @@ class Outcomes:
         return self._retry_or_fail(run, error, tb, None)
 
     def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
+        error, tb = storable(error), None if tb is None else storable(tb)  # a NUL must not lose the outcome
         return Outcome(
             run.record.id, run.ctx.token, JobStatus.FAILED, error=error, traceback=tb, progress=self.final_progress(run)
         )
 
     def _retry_or_fail(self, run: Run, error: str, tb: str | None, delay: float | None) -> Outcome:
+        error, tb = storable(error), None if tb is None else storable(tb)
         rec = run.record
         if rec.attempts >= rec.max_attempts:
             return self._failed(run, error, tb)

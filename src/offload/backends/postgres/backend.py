@@ -17,7 +17,7 @@ import psycopg
 from ...errors import BackendError, InvalidTransition, JobNotFound
 from ...job import TERMINAL, WAITING, JobRecord, JobStatus
 from .. import records as shared
-from ..base import ClaimFailed, HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
+from ..base import RUNS_KEPT, ClaimFailed, HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
 from . import records
 from .aio import AsyncReads
 from .catalog import CatalogMixin
@@ -25,7 +25,7 @@ from .connection import Database, SideThread, parse_url
 from .enqueue import EnqueueMixin
 from .listen import NotifyWaiter
 from .queries import Queries
-from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, RECORD_VERSION, render
+from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATE_LOCK, MIGRATIONS, PING_WRITE, RECORD_VERSION, render
 
 Cursor = psycopg.Cursor[Any]
 
@@ -75,12 +75,21 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         with self.db.connection() as conn:
             conn.execute("SELECT 1 FROM " + render("{s}.jobs", self.schema) + " LIMIT 1").fetchall()
 
+    def ping_write(self) -> None:
+        with self.db.connection() as conn:
+            conn.execute(render(PING_WRITE, self.schema))
+
     # -- reads ----------------------------------------------------------------------------
 
     def job_get(self, job_id: str) -> JobRecord | None:
         with self.db.connection() as conn:
             row = conn.execute(self.q.JOB_GET, {"id": job_id}).fetchone()
         return None if row is None else shared.job_record(row)
+
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        params = {"low": prefix.ljust(32, "0"), "high": prefix.ljust(32, "f"), "limit": limit}
+        with self.db.connection() as conn:
+            return [row[0] for row in conn.execute(self.q.JOB_IDS_BETWEEN, params).fetchall()]
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
@@ -330,7 +339,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             status = self._status_of(cur, job_id)
             if status not in TERMINAL:
                 raise InvalidTransition(job_id, status, "deleted")
-            cur.execute(self.q.JOB_DELETE, {"id": job_id})
+            self._delete_and_archive(cur, self.q.JOB_DELETE, {"id": job_id})
 
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
         """Each batch is its own short transaction, so pruning never holds many row
@@ -343,12 +352,22 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
                 statements.append((self.q.PRUNE_BEYOND_KEEP.replace("{where}", where), {**params, "keep": rule.keep}))
             for sql, stmt_params in statements:
                 while True:
-                    with self.db.connection() as conn:
-                        n = conn.execute(sql, {**stmt_params, "batch": batch}).rowcount
+                    with self.db.transaction() as cur:
+                        n = self._delete_and_archive(cur, sql, {**stmt_params, "batch": batch})
                     deleted += n
                     if n < batch:
                         break
         return deleted
+
+    def _delete_and_archive(self, cur: Cursor, sql: str, params: dict[str, Any]) -> int:
+        """Run a statement that deletes jobs and archives their runs (catalog_queries.ARCHIVE),
+        then trim the archive of their tasks; return how many jobs went."""
+        row = cur.execute(sql, {**params, "runs_kept": RUNS_KEPT}).fetchone()
+        n, tasks = (int(row[0]), list(row[1])) if row else (0, [])
+        if tasks:
+            cur.execute(self.q.RUNS_LOCK, {"schema": self.schema})
+            cur.execute(self.q.RUN_TRIM, {"tasks": tasks, "runs_kept": RUNS_KEPT})
+        return n
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         """A LISTEN session of its own, woken for ``queues`` (see listen.py)."""

@@ -8,10 +8,9 @@ from typing import Any
 
 import psycopg
 
-from ...job import JobRecord
 from ...schedule import ScheduleRecord
 from .. import records as shared
-from ..base import Event, FinishedCount, TaskStats, TokenRecord, WorkerInfo
+from ..base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
 from .connection import Database
 from .queries import Queries
 
@@ -22,6 +21,7 @@ class CatalogMixin:
     db: Database
     q: Queries
     channel: str
+    schema: str
 
     def _notify(self, cur: psycopg.Cursor[Any], queues: Iterable[str]) -> None:
         """Wake the workers of these queues when the current transaction commits."""
@@ -89,9 +89,15 @@ class CatalogMixin:
         with self.db.connection() as conn:
             return [shared.schedule_record(r) for r in conn.execute(self.q.SCHEDULE_LIST).fetchall()]
 
-    def schedule_delete(self, schedule_id: str) -> bool:
+    def schedule_delete(self, schedule_id: str, *, now: float | None = None) -> bool:
         with self.db.connection() as conn:
-            return conn.execute(self.q.SCHEDULE_DELETE, {"id": schedule_id}).rowcount == 1
+            row = conn.execute(self.q.SCHEDULE_DELETE, {"id": schedule_id, "now": now}).fetchone()
+        return bool(row and row[0])
+
+    def schedule_tombstone(self, schedule_id: str) -> str | None:
+        with self.db.connection() as conn:
+            row = conn.execute(self.q.TOMBSTONE_GET, {"id": schedule_id}).fetchone()
+        return None if row is None else str(row[0])
 
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         with self.db.connection() as conn:
@@ -114,15 +120,21 @@ class CatalogMixin:
         with self.db.connection() as conn:
             return [shared.stats_record(r) for r in conn.execute(self.q.STATS_LIST).fetchall()]
 
-    def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
+    def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(self.q.STATS_CLEAR, {"task": task, "now": now})
+            cur.execute(self.q.RUNS_LOCK, {"schema": self.schema})  # as a trim does (job_prune)
+            cur.execute(self.q.RUNS_CLEAR, {"task": task})
+
+    def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_HISTORY, {"task": task, "limit": limit}).fetchall()
-        return [shared.job_record(r) for r in rows]
+        return [shared.run_record(r) for r in rows]
 
-    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner}).fetchall()
-        return [shared.job_record(r) for r in rows]
+        return [shared.run_record(r) for r in rows]
 
     def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
         params = {"since": since, "bucket": shared.bucket_length(bucket_s)}

@@ -4,7 +4,7 @@ queries.py, which renders these too (``Queries``)."""
 
 from __future__ import annotations
 
-from ..records import JOB_COLUMNS, qualified
+from ..records import ARCHIVED_RUN_COLUMNS, JOB_COLUMNS, RUN_COLUMNS, qualified
 
 # -- events ----------------------------------------------------------------------------
 
@@ -71,21 +71,24 @@ FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at
 
 SCHEDULE_COLUMNS = (
     "id, task, args, kwargs, cron, interval_s, timezone, paused, next_run_at, last_run_at,"
-    " queue, priority, owner, created_at"
+    " queue, priority, owner, created_at, fingerprint"
 )
 
+# A save makes the id live again: a tombstone of it goes in the same statement.
 SCHEDULE_SAVE = (
     """
+WITH untombed AS (DELETE FROM {s}.schedule_tombstones WHERE id = %(id)s)
 INSERT INTO {s}.schedules ("""
     + SCHEDULE_COLUMNS
     + """)
 VALUES (%(id)s, %(task)s, %(args)s, %(kwargs)s, %(cron)s, %(interval)s, %(timezone)s, %(paused)s,
-        %(next_run_at)s, %(last_run_at)s, %(queue)s, %(priority)s, %(owner)s, %(created_at)s)
+        %(next_run_at)s, %(last_run_at)s, %(queue)s, %(priority)s, %(owner)s, %(created_at)s, %(fingerprint)s)
 ON CONFLICT (id) DO UPDATE SET
     task = excluded.task, args = excluded.args, kwargs = excluded.kwargs, cron = excluded.cron,
     interval_s = excluded.interval_s, timezone = excluded.timezone, paused = excluded.paused,
     next_run_at = excluded.next_run_at, last_run_at = excluded.last_run_at, queue = excluded.queue,
-    priority = excluded.priority, owner = excluded.owner, created_at = excluded.created_at
+    priority = excluded.priority, owner = excluded.owner, created_at = excluded.created_at,
+    fingerprint = excluded.fingerprint
 """
 )
 
@@ -93,7 +96,19 @@ SCHEDULE_GET = "SELECT " + SCHEDULE_COLUMNS + " FROM {s}.schedules WHERE id = %(
 
 SCHEDULE_LIST = "SELECT " + SCHEDULE_COLUMNS + " FROM {s}.schedules ORDER BY id"
 
-SCHEDULE_DELETE = "DELETE FROM {s}.schedules WHERE id = %(id)s"
+# A schedule declared in code leaves its declaration's fingerprint behind, so that the
+# same declaration does not make it again (scheduler.Schedules.sync_code).
+SCHEDULE_DELETE = """
+WITH gone AS (DELETE FROM {s}.schedules WHERE id = %(id)s RETURNING id, fingerprint),
+tomb AS (
+    INSERT INTO {s}.schedule_tombstones (id, fingerprint, deleted_at)
+    SELECT id, fingerprint, {now} FROM gone WHERE fingerprint IS NOT NULL
+    ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, deleted_at = excluded.deleted_at
+)
+SELECT count(*) FROM gone
+"""
+
+TOMBSTONE_GET = "SELECT fingerprint FROM {s}.schedule_tombstones WHERE id = %(id)s"
 
 SCHEDULE_DUE = (
     """
@@ -140,26 +155,94 @@ SELECT task, succeeded, failed, cancelled, total_duration, last_run_at, last_sta
 FROM {s}.task_stats ORDER BY task
 """
 
-JOB_HISTORY = (
-    """
-SELECT """
-    + JOB_COLUMNS
-    + """ FROM {s}.jobs
-WHERE task = %(task)s AND status IN ('completed', 'failed', 'cancelled')
-ORDER BY completed_at DESC LIMIT %(limit)s
-"""
-)
+# A task's statistics count from its last clear (STATS_CLEAR): runs that ended then or
+# before are left out, whether their job is still in the store or archived.
+_SINCE_CLEAR = "completed_at > coalesce((SELECT cleared_at FROM {s}.task_stats AS st WHERE st.task = %s.task), -1)"
+_JOB_SINCE_CLEAR, _RUN_SINCE_CLEAR = _SINCE_CLEAR.replace("%s", "j"), _SINCE_CLEAR.replace("%s", "r")
 
-JOB_FAILURES = (
-    """
-SELECT """
-    + JOB_COLUMNS
-    + """ FROM {s}.jobs
-WHERE status = 'failed' AND completed_at >= %(since)s
-  AND (%(owner)s::text IS NULL OR owner = %(owner)s::text)
-ORDER BY completed_at DESC LIMIT %(limit)s
+# Finished runs of a task: its ended jobs and its archived runs, each side cut to the
+# limit before the two are merged.
+JOB_HISTORY = f"""
+SELECT * FROM (
+    (SELECT {RUN_COLUMNS} FROM {{s}}.jobs AS j
+     WHERE task = %(task)s AND status IN ('completed', 'failed', 'cancelled') AND {_JOB_SINCE_CLEAR}
+     ORDER BY completed_at DESC LIMIT %(limit)s)
+    UNION ALL
+    (SELECT {ARCHIVED_RUN_COLUMNS} FROM {{s}}.task_runs AS r
+     WHERE task = %(task)s AND {_RUN_SINCE_CLEAR}
+     ORDER BY completed_at DESC LIMIT %(limit)s)
+) AS runs
+ORDER BY completed_at DESC, id DESC LIMIT %(limit)s
 """
+
+JOB_FAILURES = f"""
+SELECT * FROM (
+    (SELECT {RUN_COLUMNS} FROM {{s}}.jobs AS j
+     WHERE status = 'failed' AND completed_at >= %(since)s
+       AND (%(owner)s::text IS NULL OR owner = %(owner)s::text) AND {_JOB_SINCE_CLEAR}
+     ORDER BY completed_at DESC LIMIT %(limit)s)
+    UNION ALL
+    (SELECT {ARCHIVED_RUN_COLUMNS} FROM {{s}}.task_runs AS r
+     WHERE status = 'failed' AND completed_at >= %(since)s
+       AND (%(owner)s::text IS NULL OR owner = %(owner)s::text) AND {_RUN_SINCE_CLEAR}
+     ORDER BY completed_at DESC LIMIT %(limit)s)
+) AS runs
+ORDER BY completed_at DESC, id DESC LIMIT %(limit)s
+"""
+
+# Clearing statistics (one task's, or every task's when %(task)s is NULL: each one with
+# counters or ended jobs): the counters start again from zero, and cleared_at hides the
+# runs that ended before (see _SINCE_CLEAR). Rows are locked in task order, as STATS_ADD.
+STATS_CLEAR = """
+INSERT INTO {s}.task_stats AS st (task, succeeded, failed, cancelled, total_duration, cleared_at)
+SELECT t.task, 0, 0, 0, 0, {now}
+FROM (SELECT task FROM {s}.task_stats WHERE %(task)s::text IS NULL
+      UNION SELECT task FROM {s}.jobs
+            WHERE %(task)s::text IS NULL AND status IN ('completed', 'failed', 'cancelled')
+      UNION SELECT %(task)s::text WHERE %(task)s::text IS NOT NULL) AS t
+ORDER BY t.task
+ON CONFLICT (task) DO UPDATE SET succeeded = 0, failed = 0, cancelled = 0, total_duration = 0,
+    last_run_at = NULL, last_status = NULL, cleared_at = excluded.cleared_at
+"""
+
+RUNS_CLEAR = "DELETE FROM {s}.task_runs WHERE %(task)s::text IS NULL OR task = %(task)s::text"
+
+# -- the archive of runs (see Backend.job_prune) -------------------------------------------
+
+# A statement that deletes jobs (`gone`, RETURNING GONE) keeps their runs in their
+# tasks' archive: only those that can survive RUN_TRIM are written. It answers how many
+# jobs went and their tasks, for RUN_TRIM.
+GONE = "id, task, queue, owner, status, started_at, coalesce(completed_at, created_at) AS completed_at, attempts, error"
+ARCHIVE = """,
+kept AS (
+    INSERT INTO {s}.task_runs (job_id, task, queue, owner, status, started_at, completed_at, attempts, error)
+    SELECT x.id, x.task, x.queue, x.owner, x.status, x.started_at, x.completed_at, x.attempts, x.error
+    FROM (SELECT g.*,
+                 row_number() OVER (PARTITION BY g.task ORDER BY g.completed_at DESC, g.id DESC) AS n,
+                 row_number() OVER (PARTITION BY g.task, g.status = 'failed'
+                                    ORDER BY g.completed_at DESC, g.id DESC) AS nf
+          FROM gone AS g) AS x
+    WHERE x.n <= %(runs_kept)s OR (x.status = 'failed' AND x.nf <= %(runs_kept)s)
+    ON CONFLICT (job_id) DO NOTHING
 )
+SELECT count(*), coalesce(array_agg(DISTINCT task), '{}') FROM gone
+"""
+
+# One prune, delete or clear changes kept runs at a time (the lock is the transaction's),
+# so that two of them never wait on each other's rows.
+RUNS_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.task_runs.' || %(schema)s))"
+
+# Keep each task's newest %(runs_kept)s runs, and its newest %(runs_kept)s failures besides.
+RUN_TRIM = """
+DELETE FROM {s}.task_runs AS r
+USING (
+    SELECT job_id, status,
+           row_number() OVER (PARTITION BY task ORDER BY completed_at DESC, job_id DESC) AS n,
+           row_number() OVER (PARTITION BY task, status = 'failed' ORDER BY completed_at DESC, job_id DESC) AS nf
+    FROM {s}.task_runs WHERE task = ANY(%(tasks)s::text[])
+) AS x
+WHERE r.job_id = x.job_id AND x.n > %(runs_kept)s AND (x.status <> 'failed' OR x.nf > %(runs_kept)s)
+"""
 
 # Ended jobs per bucket and status, read from jobs_ended_at (status, completed_at).
 JOB_FINISHED_COUNTS = """

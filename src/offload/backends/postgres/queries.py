@@ -109,6 +109,10 @@ NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
 
 JOB_GET = "SELECT " + JOB_COLUMNS + " FROM {s}.jobs WHERE id = %(id)s"
 
+# Ids that start with a prefix: every 32-hex-digit id between the prefix padded with 0s
+# and with fs, read along the primary key in its order.
+JOB_IDS_BETWEEN = "SELECT id FROM {s}.jobs WHERE id BETWEEN %(low)s AND %(high)s ORDER BY id LIMIT %(limit)s"
+
 # FOR UPDATE: actions from users decide on the status they read, so they hold the row.
 JOB_STATUS_LOCKED = "SELECT status FROM {s}.jobs WHERE id = %(id)s FOR UPDATE"
 
@@ -280,7 +284,9 @@ RETURNING j.id, j.queue, j.status
 """
 )
 
-# A job whose cancel was requested ends cancelled instead. The statement itself decides
+# A job whose cancel was requested ends cancelled instead; one queued again keeps its
+# run_at: it was first in line once already, and goes before the jobs that came after
+# it. The statement itself decides
 # which expired jobs it takes: rows another recoverer
 # holds are skipped, rows it has already changed fail the re-check, so each expired
 # job is recovered once however many workers run this at the same moment. A heartbeat
@@ -301,7 +307,6 @@ SET status = CASE WHEN j.cancel_requested THEN 'cancelled'
                  ELSE 'worker lost: its lease expired (worker ' || coalesce(j.worker_id, '?')
                       || ' stopped heartbeating)' END,
     completed_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN NULL ELSE t.now END,
-    run_at = CASE WHEN j.attempts < j.max_attempts AND NOT j.cancel_requested THEN t.now ELSE j.run_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 FROM expired, t
 WHERE j.id = expired.id AND j.status = 'running' AND j.lease_expires_at < t.now
@@ -329,26 +334,48 @@ WHERE id = %(id)s AND status IN ('failed', 'cancelled')
 RETURNING queue
 """
 
-JOB_DELETE = "DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')"
+# -- deleting jobs; their runs go to the archive (catalog_queries.ARCHIVE) -------------------
 
-# -- retention: one bounded batch per statement, each its own transaction ------------------
+JOB_DELETE = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id = %(id)s AND status IN ('completed', 'failed', 'cancelled')
+    RETURNING """
+    + catalog_queries.GONE
+    + "\n)"
+    + catalog_queries.ARCHIVE
+)
+
+# -- retention: one bounded batch per transaction --------------------------------------------
 
 # {where} is filled by the backend with fixed conditions on status and task. Only jobs
 # that ended are ever deleted, whatever the rule says.
-PRUNE_ENDED_BEFORE = """
-DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs
-    WHERE {where} AND status IN ('completed', 'failed', 'cancelled') AND completed_at < %(before)s
-    LIMIT %(batch)s
+PRUNE_ENDED_BEFORE = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id IN (
+        SELECT id FROM {s}.jobs
+        WHERE {where} AND status IN ('completed', 'failed', 'cancelled') AND completed_at < %(before)s
+        LIMIT %(batch)s
+    )
+    RETURNING """
+    + catalog_queries.GONE
+    + "\n)"
+    + catalog_queries.ARCHIVE
 )
-"""
 
-PRUNE_BEYOND_KEEP = """
-DELETE FROM {s}.jobs WHERE id IN (
-    SELECT id FROM {s}.jobs WHERE {where} AND status IN ('completed', 'failed', 'cancelled')
-    ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
+PRUNE_BEYOND_KEEP = (
+    """
+WITH gone AS (
+    DELETE FROM {s}.jobs WHERE id IN (
+        SELECT id FROM {s}.jobs WHERE {where} AND status IN ('completed', 'failed', 'cancelled')
+        ORDER BY completed_at DESC, id DESC LIMIT %(batch)s OFFSET %(keep)s
+    )
+    RETURNING """
+    + catalog_queries.GONE
+    + "\n)"
+    + catalog_queries.ARCHIVE
 )
-"""
 
 
 class Queries:

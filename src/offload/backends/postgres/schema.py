@@ -227,6 +227,36 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX {s}.events_at;
     """,
+    # 6: schedules declared in code remember the declaration they were made from (its
+    # fingerprint), and one deleted at run time leaves a tombstone, so that a restart
+    # neither undoes a pause nor brings a deleted schedule back (scheduler.sync_code).
+    # Finished runs of pruned or deleted jobs are kept, a bounded number per task, for
+    # history, p95 and recent failures (Backend.job_prune); statistics can be cleared.
+    """
+    ALTER TABLE {s}.schedules ADD COLUMN fingerprint text;
+
+    CREATE TABLE {s}.schedule_tombstones (
+        id          text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        deleted_at  double precision NOT NULL
+    );
+
+    CREATE TABLE {s}.task_runs (
+        job_id       text PRIMARY KEY,
+        task         text NOT NULL,
+        queue        text NOT NULL,
+        owner        text,
+        status       text NOT NULL,
+        started_at   double precision,
+        completed_at double precision NOT NULL,
+        attempts     integer NOT NULL,
+        error        text
+    );
+    CREATE INDEX task_runs_task ON {s}.task_runs (task, completed_at);
+    CREATE INDEX task_runs_failed ON {s}.task_runs (completed_at) WHERE status = 'failed';
+
+    ALTER TABLE {s}.task_stats ADD COLUMN cleared_at double precision;
+    """,
 ]
 
 # Run before the migrations, in the same transaction, under the advisory lock.
@@ -245,6 +275,13 @@ MIGRATE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('offload.migrate.' || %(sc
 CURRENT_VERSION = "SELECT coalesce(max(version), 0) FROM {s}.schema_version"
 
 RECORD_VERSION = "INSERT INTO {s}.schema_version (version) VALUES (%(version)s)"
+
+# The write probe (Backend.ping_write): PostgreSQL writes a new row version for any
+# UPDATE, so rewriting a value as it is is a real, committed write.
+PING_WRITE = (
+    "UPDATE {s}.schema_version SET applied_at = applied_at"
+    " WHERE version = (SELECT max(version) FROM {s}.schema_version)"
+)
 
 
 def render(sql: str, schema: str) -> str:

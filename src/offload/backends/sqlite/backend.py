@@ -22,6 +22,7 @@ from ..base import (
     Outcome,
     Progress,
     PruneRule,
+    RunRecord,
     TaskStats,
     TokenRecord,
     Waiter,
@@ -73,6 +74,11 @@ class SQLiteBackend:
         with self.db.errors():
             self.db.get().execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
 
+    def ping_write(self) -> None:
+        with self.db.write() as c:
+            for statement in q.PING_WRITE:
+                c.execute(statement)
+
     # -- enqueue ----------------------------------------------------------------------
 
     def job_insert_many(
@@ -93,6 +99,11 @@ class SQLiteBackend:
 
     def job_get(self, job_id: str) -> JobRecord | None:
         return reads.job_get(self.db, job_id)
+
+    def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
+        params = {"low": prefix.ljust(32, "0"), "high": prefix.ljust(32, "f"), "limit": limit}
+        with self.db.errors():
+            return [row[0] for row in self.db.get().execute(q.JOB_IDS_BETWEEN, params)]
 
     def job_list(self, flt: JobFilter) -> list[JobRecord]:
         where: list[str] = []
@@ -248,7 +259,7 @@ class SQLiteBackend:
             status = self._status_of(c, job_id)
             if status not in TERMINAL:
                 raise InvalidTransition(job_id, status, "deleted")
-            c.execute(q.JOB_DELETE, {"id": job_id})
+            writes.archive(c, c.execute(q.JOB_DELETE, {"id": job_id}).fetchall())
 
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
         deleted = 0
@@ -258,7 +269,9 @@ class SQLiteBackend:
             for sql, params in writes.prune_statements(rule, batch):
                 while True:
                     with self.db.write() as c:
-                        n = c.execute(sql, params).rowcount
+                        gone = c.execute(sql, params).fetchall()
+                        writes.archive(c, gone)
+                    n = len(gone)
                     deleted += n
                     if n < batch:
                         break
@@ -315,6 +328,7 @@ class SQLiteBackend:
         params = records.schedule_params(record)
         with self.db.write() as c:
             c.execute(q.SCHEDULE_SAVE, params)
+            c.execute(q.TOMBSTONE_DELETE, {"id": record.id})
 
     def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
         with self.db.errors():
@@ -325,9 +339,17 @@ class SQLiteBackend:
         with self.db.errors():
             return [records.schedule_record(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
 
-    def schedule_delete(self, schedule_id: str) -> bool:
+    def schedule_delete(self, schedule_id: str, *, now: float | None = None) -> bool:
         with self.db.write() as c:
-            return c.execute(q.SCHEDULE_DELETE, {"id": schedule_id}).rowcount == 1
+            row = c.execute(q.SCHEDULE_DELETE, {"id": schedule_id}).fetchone()
+            if row is not None and row[0] is not None:
+                c.execute(q.TOMBSTONE_SAVE, {"id": schedule_id, "fingerprint": row[0], "now": _now(now)})
+        return row is not None
+
+    def schedule_tombstone(self, schedule_id: str) -> str | None:
+        with self.db.errors():
+            row = self.db.get().execute(q.TOMBSTONE_GET, {"id": schedule_id}).fetchone()
+        return None if row is None else str(row[0])
 
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         with self.db.errors():
@@ -350,14 +372,23 @@ class SQLiteBackend:
         with self.db.errors():
             return [records.stats_record(r) for r in self.db.get().execute(q.STATS_LIST)]
 
-    def job_history(self, task: str, *, limit: int = 100) -> list[JobRecord]:
-        with self.db.errors():
-            return [records.job_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
+    def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
+        with self.db.write() as c:
+            if task is None:
+                c.execute(q.STATS_CLEAR_ALL, {"now": _now(now)})
+                c.execute(q.RUNS_CLEAR_ALL)
+            else:
+                c.execute(q.STATS_CLEAR_TASK, {"task": task, "now": _now(now)})
+                c.execute(q.RUNS_CLEAR_TASK, {"task": task})
 
-    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[JobRecord]:
+    def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:
+        with self.db.errors():
+            return [records.run_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
+
+    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
         with self.db.errors():
             return [
-                records.job_record(r)
+                records.run_record(r)
                 for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
             ]
 

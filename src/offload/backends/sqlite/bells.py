@@ -1,9 +1,10 @@
 """Doorbells: how an enqueuer wakes idle workers on the same machine without polling.
 
 SQLite has no LISTEN/NOTIFY. Each waiting worker binds a Unix datagram socket in a
-folder beside the database file (``jobs.db-bells/<worker>.sock``); after a commit that
-made work ready, the writer sends one byte to every socket there. A ring that is lost
-(full buffer, worker just starting) costs the worker one poll interval, never a job.
+folder beside the database file (``jobs.db-bells/<worker>.sock``; offload creates the
+folder 0700, so only the database's owner rings); after a commit that made work ready,
+the writer sends one byte to every socket there. A ring that is lost (full buffer,
+worker just starting) costs the worker one poll interval, never a job.
 """
 
 from __future__ import annotations
@@ -83,7 +84,11 @@ class BellBoard:
                 self._sock = None
 
     def bell(self, name: str) -> Bell:
-        os.makedirs(self.folder, exist_ok=True)
+        try:
+            os.mkdir(self.folder, 0o700)  # only the store's owner may ring (or unlink) a bell
+            os.chmod(self.folder, 0o700)  # whatever the umask
+        except FileExistsError:
+            pass
         return Bell(os.path.join(self.folder, f"{name}.sock"))
 
 

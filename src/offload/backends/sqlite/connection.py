@@ -61,6 +61,23 @@ def translate(exc: sqlite3.Error, path: str) -> BackendError:
     return BackendError(f"SQLite store {path}: {text}")
 
 
+def create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner alone (0600),
+    whatever the umask: it holds every job's arguments and results. SQLite gives the
+    -wal and -shm files it makes the database file's mode. A file that exists keeps
+    the mode it has (its owner may have opened it to a group on purpose)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise ConfigurationError(f"can't create SQLite store {path!r}: {exc}") from None
+    try:
+        os.fchmod(fd, 0o600)  # the umask may have taken bits from the mode
+    finally:
+        os.close(fd)
+
+
 class Connections:
     """One connection per thread and process."""
 
@@ -72,6 +89,7 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._check_path()
+        create_private(self.path)
         self.checkpointer = Checkpointer(self)
 
     def _check_path(self) -> None:

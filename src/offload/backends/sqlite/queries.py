@@ -6,8 +6,10 @@ from __future__ import annotations
 import functools
 
 from ..records import (
+    ARCHIVED_RUN_COLUMNS,
     EVENT_COLUMNS,
     JOB_COLUMNS,
+    RUN_COLUMNS,
     SCHEDULE_COLUMNS,
     STATS_COLUMNS,
     TOKEN_COLUMNS,
@@ -20,6 +22,15 @@ from ..records import (
 WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
 LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
 ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
+
+# -- health -----------------------------------------------------------------------
+
+# The write probe: SQLite writes nothing for an UPDATE that sets a column to the value it
+# has, so the newest version is negated and restored, in one transaction.
+PING_WRITE = (
+    "UPDATE schema_version SET version = -version WHERE version = (SELECT max(version) FROM schema_version)",
+    "UPDATE schema_version SET version = -version WHERE version < 0",
+)
 
 # -- enqueue ----------------------------------------------------------------------
 
@@ -67,6 +78,10 @@ JOB_BY_UNIQUE_KEY = f"SELECT id FROM jobs WHERE unique_key = :unique_key AND {LI
 JOB_GET = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = :id"
 
 JOB_STATUS = "SELECT status FROM jobs WHERE id = :id"
+
+# Ids that start with a prefix: every 32-hex-digit id between the prefix padded with 0s
+# and with fs, read along the primary key in its order.
+JOB_IDS_BETWEEN = "SELECT id FROM jobs WHERE id BETWEEN :low AND :high ORDER BY id LIMIT :limit"
 
 JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 
@@ -150,7 +165,8 @@ RETURNING id, status, attempts, error, owner
 """
 
 # The UPDATE itself decides which expired jobs it takes, so two workers recovering
-# at once never both take one job.
+# at once never both take one job. A job queued again keeps its run_at: it was first
+# in line once already, and goes before the jobs that came after it.
 JOB_RECOVER = f"""
 UPDATE jobs
 SET status = CASE WHEN cancel_requested THEN 'cancelled'
@@ -159,7 +175,6 @@ SET status = CASE WHEN cancel_requested THEN 'cancelled'
                  ELSE 'worker lost: its lease expired (worker ' || coalesce(worker_id, '?')
                       || ' stopped heartbeating)' END,
     completed_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN NULL ELSE :now END,
-    run_at = CASE WHEN attempts < max_attempts AND NOT cancel_requested THEN :now ELSE run_at END,
     worker_id = NULL, lease_token = NULL, lease_expires_at = NULL
 WHERE id IN (
     SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at < :now LIMIT :limit
@@ -194,8 +209,14 @@ WHERE id = :id AND status IN ('failed', 'cancelled')
 RETURNING id, status, attempts, error, owner
 """
 
-JOB_DELETE = """
+# What a deleted job leaves in its task's archive of runs (RUN_ARCHIVE), in that order
+DELETED_RUN = (
+    "RETURNING id, task, queue, owner, status, started_at, coalesce(completed_at, created_at), attempts, error"
+)
+
+JOB_DELETE = f"""
 DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled')
+{DELETED_RUN}
 """
 
 # -- events ----------------------------------------------------------------------------
@@ -281,14 +302,24 @@ TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_a
 SCHEDULE_SAVE = f"""
 INSERT OR REPLACE INTO schedules ({SCHEDULE_COLUMNS})
 VALUES (:id, :task, :args, :kwargs, :cron, :interval, :timezone, :paused, :next_run_at, :last_run_at,
-        :queue, :priority, :owner, :created_at)
+        :queue, :priority, :owner, :created_at, :fingerprint)
 """
 
 SCHEDULE_GET = f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = :id"
 
 SCHEDULE_LIST = f"SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY id"
 
-SCHEDULE_DELETE = "DELETE FROM schedules WHERE id = :id"
+SCHEDULE_DELETE = "DELETE FROM schedules WHERE id = :id RETURNING fingerprint"
+
+# A schedule declared in code that was deleted: its declaration's fingerprint, so that
+# the same declaration does not make it again (scheduler.Schedules.sync_code)
+TOMBSTONE_SAVE = """
+INSERT OR REPLACE INTO schedule_tombstones (id, fingerprint, deleted_at) VALUES (:id, :fingerprint, :now)
+"""
+
+TOMBSTONE_GET = "SELECT fingerprint FROM schedule_tombstones WHERE id = :id"
+
+TOMBSTONE_DELETE = "DELETE FROM schedule_tombstones WHERE id = :id"
 
 SCHEDULE_DUE = f"""
 SELECT {SCHEDULE_COLUMNS} FROM schedules
@@ -318,16 +349,43 @@ SELECT {STATS_COLUMNS}
 FROM task_stats ORDER BY task
 """
 
+# A task's statistics count from its last clear (stats_clear): runs that ended then
+# or before are left out, whether their job is still in the store or archived.
+_SINCE_CLEAR = "completed_at > coalesce((SELECT cleared_at FROM task_stats AS s WHERE s.task = %s.task), -1)"
+_JOB_SINCE_CLEAR, _RUN_SINCE_CLEAR = _SINCE_CLEAR.replace("%s", "j"), _SINCE_CLEAR.replace("%s", "r")
+
+# Finished runs of a task: its ended jobs and its archived runs, each side cut to the
+# limit before the two are merged.
 JOB_HISTORY = f"""
-SELECT {JOB_COLUMNS} FROM jobs
-WHERE task = :task AND {ENDED}
-ORDER BY completed_at DESC LIMIT :limit
+SELECT * FROM (
+    SELECT * FROM (
+        SELECT {RUN_COLUMNS} FROM jobs AS j
+        WHERE task = :task AND {ENDED} AND {_JOB_SINCE_CLEAR}
+        ORDER BY completed_at DESC LIMIT :limit)
+    UNION ALL
+    SELECT * FROM (
+        SELECT {ARCHIVED_RUN_COLUMNS} FROM task_runs AS r
+        WHERE task = :task AND {_RUN_SINCE_CLEAR}
+        ORDER BY completed_at DESC LIMIT :limit)
+)
+ORDER BY completed_at DESC, id DESC LIMIT :limit
 """
 
 JOB_FAILURES = f"""
-SELECT {JOB_COLUMNS} FROM jobs
-WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
-ORDER BY completed_at DESC LIMIT :limit
+SELECT * FROM (
+    SELECT * FROM (
+        SELECT {RUN_COLUMNS} FROM jobs AS j
+        WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
+          AND {_JOB_SINCE_CLEAR}
+        ORDER BY completed_at DESC LIMIT :limit)
+    UNION ALL
+    SELECT * FROM (
+        SELECT {ARCHIVED_RUN_COLUMNS} FROM task_runs AS r
+        WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
+          AND {_RUN_SINCE_CLEAR}
+        ORDER BY completed_at DESC LIMIT :limit)
+)
+ORDER BY completed_at DESC, id DESC LIMIT :limit
 """
 
 # Ended jobs per bucket and status. jobs_ended leads with (status, task), so the count
@@ -345,3 +403,45 @@ WHERE {ENDED} AND status IN ('completed', 'failed', 'cancelled')
   AND task IN (SELECT task FROM tasks) AND completed_at >= :since
 GROUP BY k, status ORDER BY k, status
 """
+
+# -- the archive of runs (see Backend.job_prune) ------------------------------------------
+
+RUN_ARCHIVE = f"INSERT OR IGNORE INTO task_runs ({ARCHIVED_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+# Keep a task's newest :keep runs, and its newest :keep failures besides.
+RUN_TRIM = """
+DELETE FROM task_runs
+WHERE task = :task
+  AND job_id NOT IN (SELECT job_id FROM task_runs WHERE task = :task
+                     ORDER BY completed_at DESC, job_id DESC LIMIT :keep)
+  AND job_id NOT IN (SELECT job_id FROM task_runs WHERE task = :task AND status = 'failed'
+                     ORDER BY completed_at DESC, job_id DESC LIMIT :keep)
+"""
+
+# Clearing statistics: the counters start again from zero, and cleared_at hides the
+# runs that ended before (see _SINCE_CLEAR). For every task: each one with counters or
+# ended jobs.
+_STATS_RESET = """
+ON CONFLICT (task) DO UPDATE SET succeeded = 0, failed = 0, cancelled = 0, total_duration = 0,
+    last_run_at = NULL, last_status = NULL, cleared_at = excluded.cleared_at
+"""
+
+STATS_CLEAR_TASK = (
+    """
+INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, cleared_at)
+VALUES (:task, 0, 0, 0, 0, :now)"""
+    + _STATS_RESET
+)
+
+STATS_CLEAR_ALL = (
+    f"""
+INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, cleared_at)
+SELECT task, 0, 0, 0, 0, :now FROM (
+    SELECT task FROM task_stats UNION SELECT task FROM jobs WHERE {ENDED}
+) WHERE true"""
+    + _STATS_RESET
+)
+
+RUNS_CLEAR_TASK = "DELETE FROM task_runs WHERE task = :task"
+
+RUNS_CLEAR_ALL = "DELETE FROM task_runs"

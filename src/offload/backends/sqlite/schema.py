@@ -170,6 +170,36 @@ MIGRATIONS: list[str] = [
     ALTER TABLE events_new RENAME TO events;
     CREATE INDEX events_job ON events (job_id, seq);
     """,
+    # 7: schedules declared in code remember the declaration they were made from (its
+    # fingerprint), and one deleted at run time leaves a tombstone, so that a restart
+    # neither undoes a pause nor brings a deleted schedule back (scheduler.sync_code).
+    # Finished runs of pruned or deleted jobs are kept, a bounded number per task, for
+    # history, p95 and recent failures (Backend.job_prune); statistics can be cleared.
+    """
+    ALTER TABLE schedules ADD COLUMN fingerprint TEXT;
+
+    CREATE TABLE schedule_tombstones (
+        id          TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        deleted_at  REAL NOT NULL
+    );
+
+    CREATE TABLE task_runs (
+        job_id       TEXT PRIMARY KEY,
+        task         TEXT NOT NULL,
+        queue        TEXT NOT NULL,
+        owner        TEXT,
+        status       TEXT NOT NULL,
+        started_at   REAL,
+        completed_at REAL NOT NULL,
+        attempts     INTEGER NOT NULL,
+        error        TEXT
+    );
+    CREATE INDEX task_runs_task ON task_runs (task, completed_at);
+    CREATE INDEX task_runs_failed ON task_runs (completed_at) WHERE status = 'failed';
+
+    ALTER TABLE task_stats ADD COLUMN cleared_at REAL;
+    """,
 ]
 
 

@@ -12,7 +12,7 @@ from ... import serialization
 from ...errors import BackendError
 from ...job import TERMINAL, JobRecord, JobStatus
 from .. import records
-from ..base import Inserted, NewJob, Outcome, Progress, PruneRule
+from ..base import RUNS_KEPT, Inserted, NewJob, Outcome, Progress, PruneRule
 from . import queries as q
 from . import rows
 
@@ -213,7 +213,7 @@ def prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, A
     statements = [
         (
             f"DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where} AND completed_at < :before"
-            " LIMIT :batch)",
+            f" LIMIT :batch) {q.DELETED_RUN}",
             params,
         )
     ]
@@ -221,8 +221,22 @@ def prune_statements(rule: PruneRule, batch: int) -> list[tuple[str, dict[str, A
         statements.append(
             (
                 f"DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where}"
-                " ORDER BY completed_at DESC LIMIT :batch OFFSET :keep)",
+                f" ORDER BY completed_at DESC LIMIT :batch OFFSET :keep) {q.DELETED_RUN}",
                 {**params, "keep": rule.keep},
             )
         )
     return statements
+
+
+def archive(c: sqlite3.Connection, runs: Sequence[tuple[Any, ...]]) -> None:
+    """Keep the runs of deleted jobs (rows of q.DELETED_RUN) in their tasks' archive,
+    then trim each task's archive to what Backend.job_prune promises. Of the deleted
+    runs, only those that can survive the trim are written."""
+    by_task: dict[str, list[tuple[Any, ...]]] = {}
+    for run in runs:
+        by_task.setdefault(run[1], []).append(run)
+    for task, group in by_task.items():
+        group.sort(key=lambda r: (r[6], r[0]), reverse=True)  # newest first
+        failed = [r for r in group if r[4] == "failed"][:RUNS_KEPT]
+        c.executemany(q.RUN_ARCHIVE, group[:RUNS_KEPT] + failed)
+        c.execute(q.RUN_TRIM, {"task": task, "keep": RUNS_KEPT})
