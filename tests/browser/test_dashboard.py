@@ -54,6 +54,13 @@ def test_a_submitted_job_appears_in_the_list_without_a_reload(served: Served, co
     expect(row.locator("[data-status]")).to_have_text("queued")
     other = served.submit(user, "quick")
     expect(page.locator(f'tr[data-row="{other}"] [data-status]')).to_have_text("completed")
+    search = page.get_by_label("Job id")
+    search.fill(job_id[:4])  # the first digits of both (and of other users' jobs, not shown)
+    search.press("Enter")
+    expect(page.locator("tr[data-row]")).to_have_count(2)
+    page.get_by_label("Job id").fill(job_id[:24])
+    page.get_by_label("Job id").press("Enter")
+    expect(page).to_have_url(f"{served.base}/jobs/{job_id}")
 
 
 def test_progress_bar_moves_and_messages_arrive_while_the_worker_runs(served: Served, contexts) -> None:

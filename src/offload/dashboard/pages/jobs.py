@@ -1,15 +1,17 @@
-"""The job list: filters (state, queue, task, owner for admins), search by id, cursor
-pages (newest first, each page read through the store's indexes by ``before_id``),
-and actions on several selected jobs at once."""
+"""The job list: filters (state, queue, task, owner for admins), search by id or by
+its first digits, cursor pages (newest first, each page read through the store's
+indexes by ``before_id``), and actions on several selected jobs at once."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...errors import InvalidTransition, JobNotFound
-from ...service import ListQuery
+from ...job import JobRecord
+from ...service import ListQuery, Principal
 from ..format import progress, segment
 from ..http import Reply, Request, redirect
 from .flash import flash
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 FILTERS = ("status", "queue", "task", "owner", "limit")
 PAGE_SIZES = (20, 50, 100)
 MAX_SELECTED = 500
+PREFIX = re.compile(r"^[0-9a-f]{4,31}$")  # the first digits of an id (the CLI takes them too)
+MATCHES = 50
 
 
 def filters(admin: bool, get: Callable[[str], str | None]) -> dict[str, str]:
@@ -36,18 +40,24 @@ def filters(admin: bool, get: Callable[[str], str | None]) -> dict[str, str]:
 
 def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
-    search = (req.query.get("q") or "").strip()
+    search = (req.query.get("q") or "").strip().lower()
+    matches = None
     if search:
-        return redirect(req.site.url("/jobs/" + segment(search)))
+        if not PREFIX.match(search):
+            return redirect(req.site.url("/jobs/" + segment(search)))
+        matches = by_prefix(d, p, search)
+        if len(matches) == 1:
+            return redirect(req.site.url("/jobs/" + matches[0].id))
     chosen = filters(p.admin, req.query.get)
     cursor = req.query.get("cursor") or None
     query = ListQuery.from_params({**chosen, **({"cursor": cursor} if cursor else {})})
-    found = d.jobs.list_jobs(p, query)
+    found = d.jobs.list_jobs(p, query) if matches is None else None
     now = time.time()
     ctx = d.context(req, "jobs", "Jobs")
     ctx.update(
-        rows=[(r, progress(r, now)) for r in found.jobs],
-        next_cursor=found.next_cursor,
+        rows=[(r, progress(r, now)) for r in (matches if found is None else found.jobs)],
+        search=search if matches is not None else None,
+        next_cursor=found.next_cursor if found is not None else None,
         cursor=cursor,
         filters=chosen,
         no_status={k: v for k, v in chosen.items() if k != "status"},
@@ -59,6 +69,18 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
         filtered=bool(set(chosen) - {"limit"}),
     )
     return d.page(req, "jobs.html", "jobs_live.html", ctx)
+
+
+def by_prefix(d: Dashboard, p: Principal, prefix: str) -> list[JobRecord]:
+    """The jobs the visitor may see whose id starts with ``prefix``: one range read of
+    the primary key, then the jobs themselves, newest first."""
+    found = []
+    for job_id in reversed(d.app.backend.job_ids_by_prefix(prefix, limit=MATCHES)):
+        try:
+            found.append(d.jobs.get(p, job_id))
+        except JobNotFound:
+            continue
+    return found
 
 
 def bulk(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
