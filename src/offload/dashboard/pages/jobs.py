@@ -51,13 +51,17 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     chosen = filters(p.admin, req.query.get)
     cursor = req.query.get("cursor") or None
     query = ListQuery.from_params({**chosen, **({"cursor": cursor} if cursor else {})})
-    found = d.jobs.list_jobs(p, query) if matches is None else None
+    if matches is None:
+        found = d.jobs.list_jobs(p, query)
+        records, next_cursor = found.jobs, found.next_cursor
+    else:
+        records, next_cursor = matches, None
     now = time.time()
     ctx = d.context(req, "jobs", "Jobs")
     ctx.update(
-        rows=[(r, progress(r, now)) for r in (matches if found is None else found.jobs)],
+        rows=[(r, progress(r, now)) for r in records],
         search=search if matches is not None else None,
-        next_cursor=found.next_cursor if found is not None else None,
+        next_cursor=next_cursor,
         cursor=cursor,
         filters=chosen,
         no_status={k: v for k, v in chosen.items() if k != "status"},
