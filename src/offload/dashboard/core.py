@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError, InvalidTransition, JobNotFound
+from ..errors import BackendError, DecryptionFailed, InvalidTransition, JobNotFound
 from ..service import AccessDenied, InvalidRequest, JobService, MonitoringService, ScheduleService
 from .http import Reply, Request, Site, html
 from .render import Views
@@ -91,6 +91,9 @@ class Dashboard:
             return self.error(req, 409, str(exc))
         except InvalidRequest as exc:
             return self.error(req, 400, str(exc))
+        except DecryptionFailed as exc:
+            log.warning("dashboard: %s %s: %s", req.method, req.path, exc)
+            return self.error(req, 500, f"An encrypted job can't be shown: {exc}. See docs/security.md on keys.")
         except BackendError as exc:
             log.warning("dashboard: the store failed answering %s %s: %s", req.method, req.path, exc)
             return self.error(req, 503, "The job store is not answering right now. Try again in a moment.")
