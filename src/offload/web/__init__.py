@@ -1,4 +1,5 @@
-"""The HTTP API of offload as a Starlette app: ``create_app(offload_app)``.
+"""The HTTP API of offload as a Starlette app: ``create_app(offload_app)``, with the
+dashboard (offload.dashboard) at ``/``.
 
 ``offload serve --app module:attr`` runs it on uvicorn; any ASGI server can run it too.
 """
@@ -20,6 +21,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from ..app import App
+from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
 from . import api, monitoring
 from .config import WebConfig
@@ -107,8 +109,9 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
 
                 await to_thread.run_sync(lambda: starlette.state.worker.stop(app.settings.grace_s))
 
+    dashboard = ServeDashboard(server)
     starlette = Starlette(
-        routes=routes(),
+        routes=[*routes(), *dashboard.routes()],
         middleware=[Middleware(BodyLimit, limit=server.body_limit, drain=config.max_drain)],
         exception_handlers={OffloadError: _offload_error, HTTPException: _http_error, Exception: _unexpected},
         lifespan=lifespan,
