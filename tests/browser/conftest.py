@@ -37,7 +37,9 @@ BROWSER_APP = "tests.browser.tasks_browser:app"
 ENV = {"OFFLOAD_API_KEEPALIVE_S": "1", "OFFLOAD_PROGRESS_FLUSH_S": "0.05"}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open, the main thread has
+# a running event loop, and asyncio.run() in any later test would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
