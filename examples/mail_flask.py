@@ -6,7 +6,8 @@
 
 Log in at /login?user=anna (a stand-in for the app's real login), then
 ``POST /offload/jobs {"task": "fetch_mail", "args": ["anna@example.com"]}``.
-The store is OFFLOAD_URL (default sqlite:///offload.db).
+The dashboard is at /admin/jobs: anna sees her own jobs there, the user ``admin``
+(/login?user=admin) sees everyone's. The store is OFFLOAD_URL (default sqlite:///offload.db).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask, redirect, request, session
 
 import offload
 from offload import JobContext
-from offload.integrations.flask import offload_blueprint
+from offload.integrations.flask import dashboard_blueprint, offload_blueprint
 
 jobs = offload.App()
 SPEED = float(os.environ.get("EXAMPLE_SPEED", "1.0"))
@@ -39,12 +40,22 @@ def fetch_mail(job: JobContext, account: str, messages: int = 15) -> dict[str, o
 web = Flask(__name__)
 web.secret_key = os.environ.get("EXAMPLE_SECRET", "dev-only-secret")
 web.register_blueprint(offload_blueprint(jobs, current_user=lambda: session.get("user")), url_prefix="/offload")
+web.register_blueprint(
+    dashboard_blueprint(
+        jobs,
+        current_user=lambda: session.get("user"),
+        is_admin=lambda: session.get("user") == "admin",
+        login_url="/",
+    ),
+    url_prefix="/admin/jobs",
+)
 
 
 @web.get("/login")
 def login() -> object:
     session["user"] = request.args["user"]
-    return redirect("/")
+    target = request.args.get("next", "/")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 
 
 @web.get("/")
@@ -53,7 +64,7 @@ def index() -> str:
     if not user:
         return '<p><a href="/login?user=anna">log in as anna</a></p>'
     return f"""<!doctype html><title>Mail</title>
-<p>Logged in as {user}. <button id=go>Fetch mail</button></p><ul id=jobs></ul>
+<p>Logged in as {user}. <button id=go>Fetch mail</button> <a href="/admin/jobs">Dashboard</a></p><ul id=jobs></ul>
 <script>
 async function refresh() {{
   const r = await fetch('/offload/jobs?task=fetch_mail');

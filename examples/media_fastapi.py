@@ -3,7 +3,9 @@
     python examples/media_fastapi.py --port 8001
     # or: uvicorn examples.media_fastapi:api --port 8001  plus  offload worker --app examples.media_fastapi:jobs
 
-The current user comes from the ``X-User`` header here; a real app uses its session.
+The current user comes from the ``X-User`` header (or a ``user`` cookie that
+/login?user=mia sets) here; a real app uses its session. The dashboard is at
+/admin/jobs: mia sees her own jobs there, the user ``admin`` everyone's.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import os
 import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 import offload
 from offload import JobContext
-from offload.integrations.fastapi import offload_router
+from offload.integrations.fastapi import dashboard_router, offload_router
 
 jobs = offload.App()
 SPEED = float(os.environ.get("EXAMPLE_SPEED", "1.0"))
@@ -37,11 +39,34 @@ def generate_video(job: JobContext, prompt: str, frames: int = 30) -> dict[str, 
 
 
 def current_user(request: Request) -> str | None:
-    return request.headers.get("x-user") or request.query_params.get("user")
+    return request.headers.get("x-user") or request.query_params.get("user") or request.cookies.get("user")
+
+
+def is_admin(request: Request) -> bool:
+    return current_user(request) == "admin"
 
 
 api = FastAPI(title="media example")
 api.include_router(offload_router(jobs, current_user), prefix="/offload")
+api.include_router(
+    dashboard_router(
+        jobs,
+        current_user,
+        is_admin=is_admin,
+        secret_key=os.environ.get("EXAMPLE_SECRET", "dev-only-secret-change-me"),
+        login_url="/",
+    ),
+    prefix="/admin/jobs",
+)
+
+
+@api.get("/login")
+def login(user: str, next: str = "/") -> RedirectResponse:  # noqa: A002 - the usual name of the parameter
+    """A stand-in for the app's real login: remembers the user in a cookie."""
+    response = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", status_code=303)
+    response.set_cookie("user", user, httponly=True, samesite="lax")
+    return response
+
 
 PAGE = """<!doctype html><title>Media</title>
 <input id=prompt value="a cat surfing at sunset"> <button id=go>Generate video</button>

@@ -312,8 +312,9 @@ def test_encrypt_without_the_cryptography_package_names_the_extra(tmp_path: Any)
         f"app = offload.App('sqlite:///{tmp_path / 'jobs.db'}', encryption_keys='k0:{KEY_0}')\n"
         "@app.task()\n"
         "def plain(): ...\n"  # tasks without encrypt=True don't need it
+        "def vault(master_key): ...\n"
         "try:\n"
-        "    app.task(encrypt=True)(lambda master_key: None)\n"
+        "    app.task(encrypt=True)(vault)\n"
         "except offload.errors.ConfigurationError as exc:\n"
         "    print(exc)\n"
     )

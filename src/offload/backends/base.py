@@ -151,6 +151,15 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FinishedCount:
+    """How many jobs ended in one final status within one time bucket."""
+
+    bucket: float  # the bucket's start, POSIX seconds: a multiple of the bucket's length
+    status: JobStatus
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskStats:
     """Counters of finished runs of one task. They survive pruning of the jobs."""
 
@@ -443,6 +452,12 @@ class Backend(Protocol):
     def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
         """Failed runs that ended at or after ``since`` (of ``owner`` when given), the
         newest first, from the same two sources as job_history."""
+
+    def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
+        """Stored jobs that ended (completed, failed, cancelled) at or after ``since``,
+        counted by final status per bucket of ``bucket_s`` seconds (buckets start at
+        multiples of ``bucket_s``); the oldest bucket first, then by status. Empty
+        buckets are left out; pruned jobs are not counted."""
 
     # -- API tokens ----------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from .. import serialization
+from ..errors import InvalidRequest
 from ..job import JobRecord, JobStatus
 from ..schedule import ScheduleRecord
-from .base import Event, RunRecord, TaskStats, TokenRecord, WorkerInfo
+from .base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
 
 T = TypeVar("T")
 
@@ -165,3 +166,15 @@ def stats_record(row: Sequence[Any]) -> TaskStats:
 def run_record(row: Sequence[Any]) -> RunRecord:
     """A row in the order of RUN_COLUMNS."""
     return RunRecord(row[0], row[1], row[2], row[3], _STATUS[row[4]], row[5], row[6], row[7], row[8])
+
+
+def bucket_length(bucket_s: float) -> float:
+    """A job_finished_counts bucket length, checked: a positive, finite number of seconds."""
+    if not 0 < bucket_s < float("inf"):
+        raise InvalidRequest("bucket_s", f"must be a positive number of seconds, got {bucket_s!r}")
+    return float(bucket_s)
+
+
+def finished_count(row: Sequence[Any], bucket_s: float) -> FinishedCount:
+    """(bucket number, status, count) -> FinishedCount."""
+    return FinishedCount(bucket=row[0] * bucket_s, status=JobStatus(row[1]), count=row[2])

@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
     default=None,
     help="Connections open at once (default 1000; 0: no cap).",
 )
+@click.option(
+    "--root-path",
+    default="",
+    help="The path prefix a reverse proxy serves offload under (e.g. /jobs); links and cookies follow it.",
+)
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxy",
+    default=None,
+    help="Addresses of reverse proxies (comma-separated, '*' for any) whose X-Forwarded-Proto/-For are honoured.",
+)
 def serve(
     app_spec: str | None,
     url: str | None,
@@ -50,8 +61,11 @@ def serve(
     header_timeout: float | None,
     idle_timeout: float | None,
     max_connections: int | None,
+    root_path: str,
+    trusted_proxy: str | None,
 ) -> None:
-    """Serve the HTTP API: /api/*, /metrics, live events over SSE and WebSocket."""
+    """Serve the HTTP API (/api/*, /metrics, live events over SSE and WebSocket) and
+    the dashboard at /."""
     import os
 
     import uvicorn
@@ -88,4 +102,9 @@ def serve(
         timeout_graceful_shutdown=3,
         ws="websockets-sansio",
         http=protocol_class(ConnectionLimits(config.header_timeout_s, config.idle_timeout_s, config.max_connections)),
+        root_path=root_path.rstrip("/"),
+        # X-Forwarded-Proto decides whether the dashboard's cookies are Secure: honoured
+        # only from proxies named here, never by default
+        proxy_headers=trusted_proxy is not None,
+        forwarded_allow_ips=trusted_proxy,
     )

@@ -7,6 +7,13 @@
 
     api.include_router(offload_router(jobs, current_user), prefix="/offload")
 
+The dashboard mounts the same way, behind the same login (its admins see every job):
+
+    api.include_router(
+        dashboard_router(jobs, current_user, is_admin=current_user_is_admin, secret_key=SECRET),
+        prefix="/admin/jobs",
+    )
+
 Routes (relative to the prefix) as in the Flask blueprint: ``POST /jobs``,
 ``GET /jobs``, ``GET /jobs/{id}``, ``POST /jobs/{id}/cancel``, ``/retry``,
 ``DELETE /jobs/{id}``, ``GET /jobs/{id}/events`` (SSE), and the browser client:
@@ -25,6 +32,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..app import App
+from ..dashboard.fastapi import dashboard_router
 from ..errors import OffloadError, PayloadTooLarge
 from ..service import (
     AuthenticationFailed,
@@ -41,7 +49,7 @@ from ..web.limits import read_json
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 
-__all__ = ["offload_router"]
+__all__ = ["dashboard_router", "offload_router"]
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -6,6 +6,13 @@
         url_prefix="/offload",
     )
 
+The dashboard mounts the same way, behind the same login (its admins see every job):
+
+    flask_app.register_blueprint(
+        dashboard_blueprint(jobs, current_user=lambda: session.get("user"), is_admin=lambda: ...),
+        url_prefix="/admin/jobs",
+    )
+
 Routes (relative to the prefix): ``POST /jobs``, ``GET /jobs``, ``GET /jobs/<id>``,
 ``POST /jobs/<id>/cancel``, ``POST /jobs/<id>/retry``, ``DELETE /jobs/<id>``,
 ``GET /jobs/<id>/events`` (SSE), and the browser client: ``GET /offload.js``,
@@ -24,6 +31,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from ..app import App
+from ..dashboard.flask import dashboard_blueprint
 from ..errors import OffloadError, PayloadTooLarge
 from ..service import (
     AuthenticationFailed,
@@ -41,7 +49,7 @@ from ..web.limits import require_json
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 
-__all__ = ["offload_blueprint"]
+__all__ = ["dashboard_blueprint", "offload_blueprint"]
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -1,4 +1,5 @@
-"""The HTTP API of offload as a Starlette app: ``create_app(offload_app)``.
+"""The HTTP API of offload as a Starlette app: ``create_app(offload_app)``, with the
+dashboard (offload.dashboard) at ``/``.
 
 ``offload serve --app module:attr`` runs it on uvicorn; any ASGI server can run it too.
 """
@@ -21,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from ..app import App
+from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
 from . import api, monitoring
 from .client import STATIC, media_type
@@ -120,8 +122,9 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
 
                 await to_thread.run_sync(lambda: starlette.state.worker.stop(app.settings.grace_s))
 
+    dashboard = ServeDashboard(server)
     starlette = Starlette(
-        routes=routes(),
+        routes=[*routes(), *dashboard.routes()],
         middleware=[Middleware(BodyLimit, limit=server.body_limit, drain=config.max_drain)],
         exception_handlers={OffloadError: _offload_error, HTTPException: _http_error, Exception: _unexpected},
         lifespan=lifespan,

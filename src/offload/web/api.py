@@ -172,8 +172,8 @@ def delete_job(request: Request) -> Response:
 # -- streams ----------------------------------------------------------------------------------
 
 
-def _stream_principal(s: Server, headers: Any, query: Any) -> Principal:
-    return s.auth.principal(headers, query)
+def _stream_principal(s: Server, headers: Any, query: Any, cookies: Any = None) -> Principal:
+    return s.auth.principal(headers, query, cookies)
 
 
 def _resume_from(request: Request | WebSocket) -> int | None:
@@ -202,7 +202,7 @@ async def _open_stream(
 
 async def job_events(request: Request) -> Response:
     s = server(request)
-    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params)
+    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params, request.cookies)
     resume = _resume_from(request)
     stream, release = await _open_stream(s, p, request.path_params["job_id"], resume)
     return sse_response(stream, s.config.keepalive_s, on_close=[release])
@@ -210,7 +210,7 @@ async def job_events(request: Request) -> Response:
 
 async def all_events(request: Request) -> Response:
     s = server(request)
-    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params)
+    p = await run_in_threadpool(_stream_principal, s, request.headers, request.query_params, request.cookies)
     stream, release = await _open_stream(s, p, None, _resume_from(request))
     return sse_response(stream, s.config.keepalive_s, on_close=[release])
 

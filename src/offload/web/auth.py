@@ -1,11 +1,13 @@
 """Bearer tokens: ``Authorization: Bearer <token>``; for EventSource and WebSocket,
-which can't set headers in a browser, also ``?access_token=<token>``."""
+which can't set headers in a browser, also ``?access_token=<token>``. The SSE streams
+also take the dashboard's session cookie (offload.dashboard.sessions)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
+from ..dashboard.sessions import SESSION_COOKIE, cookie_name, signed_in
 from ..service import AuthenticationFailed, Principal, TokenService
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,17 @@ class Authenticator:
         self.tokens = tokens
         self.enabled = enabled
 
-    def principal(self, headers: Mapping[str, str], query: Mapping[str, str] | None = None) -> Principal:
+    def principal(
+        self,
+        headers: Mapping[str, str],
+        query: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> Principal:
+        """``cookies``: given by the routes that accept a dashboard session (the SSE
+        streams), used when no token was presented."""
         if not self.enabled:
             return DEV_PRINCIPAL
-        return self.tokens.authenticate(bearer(headers, query))
+        secret = bearer(headers, query)
+        if secret is None and cookies is not None:
+            return signed_in(self.tokens, cookies.get(cookie_name(SESSION_COOKIE, headers.get("host"))))[0]
+        return self.tokens.authenticate(secret)

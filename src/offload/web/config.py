@@ -20,6 +20,7 @@ class WebConfig:
     keepalive_s: float = 15.0  # SSE comment / idle interval of the streams
     hub_interval_s: float = 0.1  # how often the event hub reads new events from the store
     workers: int = 0  # slots of an in-process worker; 0: none
+    session_s: float = 12 * 3600.0  # a dashboard session's length, renewed while in use
     health_timeout_s: float = 1.0  # /api/health answers within this, whatever the store does
     # Connections (offload serve only; see web/connections.py):
     header_timeout_s: float = 10.0  # to send a complete request head; 0: no deadline

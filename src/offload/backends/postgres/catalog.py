@@ -10,7 +10,7 @@ import psycopg
 
 from ...schedule import ScheduleRecord
 from .. import records as shared
-from ..base import Event, RunRecord, TaskStats, TokenRecord, WorkerInfo
+from ..base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
 from .connection import Database
 from .queries import Queries
 
@@ -135,6 +135,12 @@ class CatalogMixin:
         with self.db.connection() as conn:
             rows = conn.execute(self.q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner}).fetchall()
         return [shared.run_record(r) for r in rows]
+
+    def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
+        params = {"since": since, "bucket": shared.bucket_length(bucket_s)}
+        with self.db.connection() as conn:
+            rows = conn.execute(self.q.JOB_FINISHED_COUNTS, params).fetchall()
+        return [shared.finished_count(row, bucket_s) for row in rows]
 
     # -- API tokens -----------------------------------------------------------------------
 

@@ -244,6 +244,13 @@ USING (
 WHERE r.job_id = x.job_id AND x.n > %(runs_kept)s AND (x.status <> 'failed' OR x.nf > %(runs_kept)s)
 """
 
+# Ended jobs per bucket and status, read from jobs_ended_at (status, completed_at).
+JOB_FINISHED_COUNTS = """
+SELECT floor(completed_at / %(bucket)s)::bigint AS k, status, count(*) FROM {s}.jobs
+WHERE status IN ('completed', 'failed', 'cancelled') AND completed_at >= %(since)s
+GROUP BY k, status ORDER BY k, status
+"""
+
 # -- API tokens (only a hash of each secret is stored) ------------------------------------
 
 TOKEN_COLUMNS = "id, username, hash, admin, created_at, revoked_at"

@@ -13,6 +13,7 @@ from ...schedule import ScheduleRecord
 from .. import records
 from ..base import (
     Event,
+    FinishedCount,
     HeartbeatResult,
     Inserted,
     JobFilter,
@@ -390,6 +391,12 @@ class SQLiteBackend:
                 records.run_record(r)
                 for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
             ]
+
+    def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
+        params = {"since": since, "bucket": records.bucket_length(bucket_s)}
+        with self.db.errors():
+            found = self.db.get().execute(q.JOB_FINISHED_COUNTS, params).fetchall()
+        return [records.finished_count(row, bucket_s) for row in found]
 
     # -- API tokens -----------------------------------------------------------------------
 

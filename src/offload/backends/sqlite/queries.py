@@ -388,6 +388,22 @@ SELECT * FROM (
 ORDER BY completed_at DESC, id DESC LIMIT :limit
 """
 
+# Ended jobs per bucket and status. jobs_ended leads with (status, task), so the count
+# names every task: their names come from a skip scan of jobs_task (one probe per
+# distinct task), and the count then reads only the index entries in the time range
+# instead of every ended job's.
+JOB_FINISHED_COUNTS = f"""
+WITH RECURSIVE tasks(task) AS (
+    SELECT min(task) FROM jobs
+    UNION ALL
+    SELECT (SELECT min(task) FROM jobs WHERE task > tasks.task) FROM tasks WHERE tasks.task IS NOT NULL
+)
+SELECT CAST(completed_at / :bucket AS INTEGER) AS k, status, count(*) FROM jobs
+WHERE {ENDED} AND status IN ('completed', 'failed', 'cancelled')
+  AND task IN (SELECT task FROM tasks) AND completed_at >= :since
+GROUP BY k, status ORDER BY k, status
+"""
+
 # -- the archive of runs (see Backend.job_prune) ------------------------------------------
 
 RUN_ARCHIVE = f"INSERT OR IGNORE INTO task_runs ({ARCHIVED_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

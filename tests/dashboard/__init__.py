@@ -1,0 +1,1 @@
+"""The dashboard's framework-neutral parts, without a server."""
