@@ -25,12 +25,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection", "content-length"}
 
@@ -277,34 +275,7 @@ PAGES = {"/test/module.html": module_page("/static/offload.mjs"), "/test/classic
 
 # -- driving the pages -------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORDER = {"scheduled": 0, "queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
-
-
-def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    """Debian's chromium, for a fixture to yield from. One Playwright runs per process:
-    when the folder's conftest provides a ``browser``, that one is shared."""
-    try:
-        shared: Browser | None = request.getfixturevalue("browser")
-    except pytest.FixtureLookupError:
-        shared = None
-    if shared is not None:
-        yield shared
-        return
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def pages(browser: Browser) -> Iterator[Callable[..., Page]]:

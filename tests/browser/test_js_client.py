@@ -46,14 +46,9 @@ def own_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    yield from js_support.chromium(request)
-
-
 @pytest.fixture
-def open_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
-    yield from js_support.pages(chromium)
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    yield from js_support.pages(browser)
 
 
 # -- following a job ----------------------------------------------------------------------------

@@ -47,14 +47,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         procs.cleanup()
 
 
-@pytest.fixture(scope="module")
-def chromium(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    yield from js_support.chromium(request)
-
-
 @pytest.fixture
-def open_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
-    yield from js_support.pages(chromium)
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    yield from js_support.pages(browser)
 
 
 def test_an_app_behind_its_own_login_uses_the_module_with_its_cookies(
