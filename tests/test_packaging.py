@@ -83,7 +83,8 @@ def test_the_wheel_holds_every_file_of_the_package(wheel: Path) -> None:
     }
     with zipfile.ZipFile(wheel) as zf:
         shipped = set(zf.namelist())
-    assert "offload/web/static/offload.js" in wanted
+    for name in ("offload.js", "offload.mjs", "offload.d.ts", "offload.d.mts"):
+        assert f"offload/web/static/{name}" in wanted
     assert sorted(wanted - shipped) == []
 
 
@@ -117,3 +118,6 @@ def test_an_installed_wheel_serves_the_api_and_its_script(venv: Path, procs: Pro
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
     assert script.text == js
+    module = httpx.get(f"{base}/static/offload.mjs", timeout=5.0)
+    assert module.status_code == 200 and module.headers["content-type"].startswith("text/javascript")
+    assert 'import "./offload.js"' in module.text

@@ -1,23 +1,33 @@
 """What both integrations share: a blocking SSE stream of one job (polling the event
-log, for servers without the API's event hub) and the offload.js source."""
+log, for servers without the API's event hub) and the browser client's files."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from ..errors import JobNotFound
 from ..job import TERMINAL, iso
 from ..service import JobService, Principal
+from ..web.client import STATIC, client_file
 from ..web.events import Item, event_json
 from ..web.streams import sse_frame
 
-JS_PATH = Path(__file__).resolve().parent.parent / "web" / "static" / "offload.js"
+JS_PATH = STATIC / "offload.js"
+
+# The browser client's files the integrations serve beside their job routes, and the
+# names of those routes (Flask endpoints, FastAPI route names).
+CLIENT_ROUTES = (
+    ("offload.js", "javascript"),
+    ("offload.mjs", "javascript_module"),
+    ("offload.d.ts", "types"),
+    ("offload.d.mts", "module_types"),
+)
 
 
 def static_js() -> str:
-    return JS_PATH.read_text(encoding="utf-8")
+    """offload.js, the classic script."""
+    return client_file("offload.js")[0]
 
 
 def _state(service: JobService, principal: Principal, job_id: str, seen: int) -> Item:

@@ -16,7 +16,8 @@ The dashboard mounts the same way, behind the same login (its admins see every j
 
 Routes (relative to the prefix) as in the Flask blueprint: ``POST /jobs``,
 ``GET /jobs``, ``GET /jobs/{id}``, ``POST /jobs/{id}/cancel``, ``/retry``,
-``DELETE /jobs/{id}``, ``GET /jobs/{id}/events`` (SSE), ``GET /offload.js``.
+``DELETE /jobs/{id}``, ``GET /jobs/{id}/events`` (SSE), and the browser client:
+``GET /offload.js``, ``/offload.mjs``, ``/offload.d.ts``, ``/offload.d.mts``.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..web.client import client_file
 from ..web.errors import describe
 from ..web.limits import read_json
 from ..web.streams import SSE_HEADERS
-from .common import follow_job, static_js
+from .common import CLIENT_ROUTES, follow_job
 
 __all__ = ["dashboard_router", "offload_router"]
 
@@ -71,6 +73,20 @@ async def _body(request: Request, limit: int) -> Any:
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(int(declared), limit)
     return await read_json(request.stream(), limit, request.headers.get("content-type"))
+
+
+def _client_file(name: str) -> Callable[[], Awaitable[Response]]:
+    async def serve() -> Response:
+        text, kind = client_file(name)
+        return Response(text, media_type=kind)
+
+    return serve
+
+
+def _client_routes(router: APIRouter) -> None:
+    """The browser client's files: the script, the ES module and their types."""
+    for path, endpoint in CLIENT_ROUTES:
+        router.add_api_route(f"/{path}", _client_file(path), methods=["GET"], name=endpoint)
 
 
 def _no_admin() -> bool:
@@ -154,8 +170,6 @@ def offload_router(
         stream = follow_job(service, me, job_id, resume)
         return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
 
-    @router.get("/offload.js")
-    async def javascript() -> Response:
-        return Response(static_js(), media_type="text/javascript")
+    _client_routes(router)
 
     return router

@@ -15,8 +15,10 @@ The dashboard mounts the same way, behind the same login (its admins see every j
 
 Routes (relative to the prefix): ``POST /jobs``, ``GET /jobs``, ``GET /jobs/<id>``,
 ``POST /jobs/<id>/cancel``, ``POST /jobs/<id>/retry``, ``DELETE /jobs/<id>``,
-``GET /jobs/<id>/events`` (SSE) and ``GET /offload.js``. Bodies, answers and errors
-are those of the HTTP API; a user sees only the jobs they submitted here.
+``GET /jobs/<id>/events`` (SSE), and the browser client: ``GET /offload.js``,
+``/offload.mjs`` (the ES module), ``/offload.d.ts`` and ``/offload.d.mts`` (its types).
+Bodies, answers and errors are those of the HTTP API; a user sees only the jobs they
+submitted here.
 """
 
 from __future__ import annotations
@@ -41,10 +43,11 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..web.client import client_file
 from ..web.errors import describe
 from ..web.limits import require_json
 from ..web.streams import SSE_HEADERS
-from .common import follow_job, static_js
+from .common import CLIENT_ROUTES, follow_job
 
 __all__ = ["dashboard_blueprint", "offload_blueprint"]
 
@@ -135,8 +138,9 @@ class _Views:
         stream = follow_job(self.service, p, job_id, resume)
         return Response(stream, mimetype="text/event-stream", headers=SSE_HEADERS)
 
-    def javascript(self) -> Response:
-        return Response(static_js(), mimetype="text/javascript")
+    def client(self, name: str) -> Response:
+        text, kind = client_file(name)
+        return Response(text, content_type=kind)
 
 
 def offload_blueprint(
@@ -158,5 +162,6 @@ def offload_blueprint(
     bp.add_url_rule("/jobs/<job_id>/cancel", "cancel", views.cancel, methods=["POST"])
     bp.add_url_rule("/jobs/<job_id>/retry", "retry", views.retry, methods=["POST"])
     bp.add_url_rule("/jobs/<job_id>/events", "events", views.events, methods=["GET"])
-    bp.add_url_rule("/offload.js", "javascript", views.javascript, methods=["GET"])
+    for path, endpoint in CLIENT_ROUTES:
+        bp.add_url_rule(f"/{path}", endpoint, functools.partial(views.client, path), methods=["GET"])
     return bp

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,11 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from ..app import App
 from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
 from . import api, monitoring
+from .client import STATIC, media_type
 from .config import WebConfig
 from .errors import HTTP_CODES, describe, error_body
 from .limits import BodyLimit
@@ -32,7 +34,18 @@ __all__ = ["WebConfig", "create_app"]
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "static"
+
+class Static(StaticFiles):
+    """The static folder, the browser client's files with their right content types."""
+
+    def file_response(
+        self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        kind = media_type(os.fspath(full_path))
+        if kind is not None and response.status_code != 304:
+            response.headers["content-type"] = kind
+        return response
 
 
 def routes() -> list[Any]:
@@ -63,7 +76,7 @@ def routes() -> list[Any]:
         Route("/api/stats/tasks/{task}/history", monitoring.task_history, methods=["GET"]),
         Route("/api/failures", monitoring.failures, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", app=Static(directory=STATIC), name="static"),
     ]
 
 
