@@ -70,7 +70,8 @@ class App:
     ) -> Task | Callable[[Callable[..., Any]], Task]:
         """Register a function as a task: ``@app.task(queue=, priority=, retries=,
         backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
-        keep_failed_s=)``."""
+        keep_failed_s=, isolation=)``. ``isolation="process"`` runs the task in a child
+        process that is killed at its timeout (see docs/worker.md)."""
         opts = TaskOptions(**options)
 
         def register(func: Callable[..., Any]) -> Task:

@@ -22,6 +22,7 @@ COMMANDS = {
     "stats": "schedules",
     "serve": "serve",
     "tokens": "tokens",
+    "workers": "workers",
 }
 
 

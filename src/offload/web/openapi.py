@@ -48,6 +48,7 @@ JOB = {
         "started_at",
         "completed_at",
         "duration",
+        "waiting_reason",
     ],
     "properties": {
         "id": {"type": "string"},
@@ -87,6 +88,10 @@ JOB = {
         "started_at": TIME,
         "completed_at": TIME,
         "duration": NULL_NUM,
+        "waiting_reason": {
+            **NULL_STR,
+            "description": "why a waiting job can't be claimed now (no live worker serves its task), else null",
+        },
     },
 }
 
@@ -143,6 +148,9 @@ WORKER = {
         "concurrency",
         "running",
         "running_count",
+        "stuck",
+        "stuck_count",
+        "tasks",
         "started_at",
         "last_heartbeat",
     ],
@@ -154,6 +162,18 @@ WORKER = {
         "concurrency": {"type": "integer"},
         "running": {"type": "array", "items": {"type": "string"}, "description": "ids of jobs you may see"},
         "running_count": {"type": "integer"},
+        "stuck": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "ids of jobs you may see that timed out while their threads still run",
+        },
+        "stuck_count": {"type": "integer"},
+        "tasks": {
+            "type": "array",
+            "nullable": True,
+            "items": {"type": "string"},
+            "description": "the tasks it claims; null: any (a worker that records none)",
+        },
         "started_at": TIME,
         "last_heartbeat": TIME,
     },
@@ -166,6 +186,11 @@ HEALTH = {
         "status": {"type": "string", "enum": ["ok", "unavailable"]},
         "backend": {"type": "object"},
         "workers": {"type": "object"},
+        "unserved_tasks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "tasks with waiting jobs that no live worker serves",
+        },
     },
 }
 

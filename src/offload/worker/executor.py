@@ -15,7 +15,7 @@ from .. import serialization
 from ..backends.base import Lease, Outcome
 from ..backends.records import by_position
 from ..context import JobContext
-from ..errors import JobCancelled, NotSerializable, UnknownTask
+from ..errors import IsolatedTaskError, JobCancelled, NotSerializable, UnknownTask
 from ..job import JobRecord, JobStatus
 from ..retry import Retry, backoff_delay
 
@@ -104,6 +104,8 @@ class Outcomes:
         return self._retry_or_fail(run, f"timed out after {run.record.timeout:g}s", None, None)
 
     def failed(self, run: Run, exc: BaseException) -> Outcome:
+        if isinstance(exc, IsolatedTaskError):
+            return self._isolated_failed(run, exc)
         tb = "".join(traceback.format_exception(exc))
         if isinstance(exc, Retry):
             return self._retry_or_fail(run, exc.reason, None, exc.delay)
@@ -123,6 +125,16 @@ class Outcomes:
         if isinstance(exc, run.task.options.dont_retry_for):
             return self._failed(run, error, tb)
         return self._retry_or_fail(run, error, tb, None)
+
+    def _isolated_failed(self, run: Run, exc: IsolatedTaskError) -> Outcome:
+        """As failed, for an exception raised in the task's own process: known by the
+        names of its classes."""
+        assert run.task is not None
+        if exc.final or any(f"{c.__module__}.{c.__qualname__}" in exc.mro for c in run.task.options.dont_retry_for):
+            return self._failed(run, exc.error, exc.remote_traceback)
+        if "builtins.TimeoutError" in exc.mro and run.record.timeout:
+            return self.timed_out(run)
+        return self._retry_or_fail(run, exc.error, exc.remote_traceback, None)
 
     def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
         return Outcome(

@@ -3,13 +3,14 @@ in batches (group commit)."""
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
@@ -18,6 +19,8 @@ from ..errors import JobCancelled, OffloadError
 from ..job import JobRecord, JobStatus
 from .ahead import ClaimAhead
 from .executor import Outcomes, Run, run_async, run_sync
+from .isolation import ProcessPool
+from .outage import Outage
 from .pool import AsyncLoop, ThreadPool
 from .services import Services
 
@@ -27,16 +30,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
+STUCK_AFTER_S = 1.0  # a thread still busy this long after its run timed out is stuck for good
 _SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Worker:
     """Runs jobs from ``queues`` (served in that order) with ``concurrency`` slots.
 
-    While runs are short it holds a few jobs more than its slots (see ``ahead``).
-    ``burst``: return once nothing is left to claim. ``supervised``: a child of
-    ``offload worker --processes``; it exits for a fresh process when a timed-out sync
-    task won't stop, and stops when its supervisor disappears.
+    While runs are short it holds a few jobs more than its slots (see ``ahead``). It
+    claims only jobs of the tasks its app has registered.
+
+    A sync task that outlives its timeout is recorded timed out at once, and its thread
+    is replaced, so the slot is free again; the thread is reported as stuck until it
+    returns. ``burst``: return once nothing is left to claim. ``supervised``: a child of
+    ``offload worker``'s supervisor: when a stuck thread won't stop, it calls
+    ``on_recycle`` (the supervisor starts a fresh child at once), stops claiming,
+    finishes its other jobs within the grace period and exits for good; it also stops
+    when its supervisor disappears.
     """
 
     def __init__(
@@ -47,6 +57,7 @@ class Worker:
         concurrency: int = 4,
         burst: bool = False,
         supervised: bool = False,
+        on_recycle: Callable[[], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -55,6 +66,7 @@ class Worker:
         self.concurrency = concurrency
         self.burst = burst
         self.supervised = supervised
+        self.on_recycle = on_recycle
         self.id = f"{secrets.token_hex(5)}"
         self.exit_code = 0
         self.outcomes = Outcomes(app.settings)
@@ -62,10 +74,12 @@ class Worker:
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
-        self._stuck = 0  # threads still busy with a job that timed out
+        self._stuck: dict[str, Run] = {}  # runs that timed out, their threads still busy (each one replaced)
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
+        self.outage = Outage(self.id)
+        self._served: tuple[int, list[str]] = (-1, [])  # the app's task names, by how many it had
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
         self._stopped = threading.Event()
@@ -73,6 +87,9 @@ class Worker:
         self._loop: AsyncLoop | None = None
         self._waiter: Waiter | None = None
         self._thread: threading.Thread | None = None
+        self._services: Services | None = None
+        self._isolated: ProcessPool | None = None
+        self._isolated_lock = threading.Lock()
 
     @property
     def backend(self) -> Backend:
@@ -81,9 +98,11 @@ class Worker:
     # -- control ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run in a background thread (``app.run_workers``)."""
+        """Run in a background thread (``app.run_workers``). Should the process exit
+        without calling stop(), the worker gives its jobs back at exit."""
         self._thread = threading.Thread(target=self.run, name=f"offload-worker-{self.id}", daemon=True)
         self._thread.start()
+        atexit.register(self._at_exit)
 
     def request_stop(self, grace: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace`` seconds, then go back to queued."""
@@ -95,17 +114,64 @@ class Worker:
             self._waiter.ring()
 
     def stop(self, grace: float | None = None, timeout: float | None = None) -> None:
-        """Stop and wait until the worker has finished (or released) its jobs."""
+        """Stop claiming, give running jobs ``grace`` seconds (default: the grace_s
+        setting), put the rest back to queued, and wait until that is done (at most
+        ``timeout`` seconds). For the shutdown hook of a web app that runs workers."""
+        atexit.unregister(self._at_exit)
         self.request_stop(grace)
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _at_exit(self) -> None:
+        self.stop(grace=0.0, timeout=10.0)
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """True while the worker runs: its loop and its background threads are up and
+        it was not asked to stop. A liveness check for a web app that runs workers."""
+        if self._services is None or self._stopped.is_set() or self._stop_claiming.is_set():
+            return False
+        if self._thread is not None and not self._thread.is_alive():
+            return False
+        return self._services.alive()
+
+    def health(self) -> dict[str, Any]:
+        """What the worker is doing, for a health endpoint: ``alive``, its slots, the
+        jobs it holds, the jobs whose timed-out threads still run (``stuck``), whether
+        it is stopping, and how it fares with the store (``store_ok``, and while that is
+        False, for how long it failed and when it tries again)."""
+        beaten = self._services.beaten if self._services is not None else None
+        return {
+            "alive": self.alive,
+            "id": self.id,
+            "slots": self.concurrency,
+            "running": len(self._running),
+            "stuck": self.stuck(),
+            "stopping": self._stop_claiming.is_set(),
+            "store_ok": not self.outage.failing,
+            "store_failing_s": round(self.outage.failing_for(), 3),
+            "store_retry_in_s": self.outage.pause,
+            "heartbeat_age_s": None if beaten is None else round(time.monotonic() - beaten, 3),
+        }
 
     def runs(self) -> list[Run]:
         with self._lock:
             return list(self._running.values())
+
+    def stuck(self) -> list[str]:
+        """Ids of the jobs whose timed-out threads are still busy."""
+        return sorted(self._stuck)
+
+    def served(self) -> list[str]:
+        """The tasks this worker claims: every task its app has (read again when it grew)."""
+        count, names = self._served
+        if count != len(self.app.tasks):
+            names = sorted(self.app.tasks)
+            self._served = (len(names), names)
+        return names
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -113,7 +179,9 @@ class Worker:
         """Claim and run until stopped (or, in burst mode, until nothing is left)."""
         self._waiter = self.backend.waiter(self.id, self.queues)
         self._pool = ThreadPool(self.concurrency)
-        services = Services(self)
+        if any(t.isolated for t in self.app.tasks.values()):
+            self._isolated_pool().warm()
+        services = self._services = Services(self)
         services.start()
         log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
         try:
@@ -124,35 +192,51 @@ class Worker:
 
     def _loop_until_stopped(self, services: Services) -> None:
         assert self._waiter is not None
-        pause = 0.0  # > 0 while the store is failing
+        outage = self.outage
         while True:
-            if not services.alive():
-                log.error("worker %s: its background services died; stopping", self.id)
-                self.request_stop()
-            stopping = self._stop_claiming.is_set()
-            if stopping and (not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)):
+            if self._should_end(services):
                 return
-            if not stopping and self._stuck and self.supervised:
-                log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
-                self.exit_code = EXIT_RECYCLE
-                self.request_stop()
-                continue
-            if pause == 0.0:
+            stopping = self._stop_claiming.is_set()
+            if not outage.failing or outage.probed:
                 try:
-                    if self._turn(claiming=not stopping):
-                        continue
+                    more = self._turn(claiming=not stopping)
                 except OffloadError as exc:
                     self.lost_touch()
-                    pause = _backoff(pause)
-                    log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
-                if self.burst and not self._running and not self._done and pause == 0.0:
+                    outage.failed(exc)
+                else:
+                    outage.succeeded()
+                    if more:
+                        continue
+                if self.burst and not self._running and not self._done and not outage.failing:
                     return
             self._idle = True
-            if not self._done or pause:  # an outcome that came meanwhile did not ring
-                self._waiter.wait(pause or (0.05 if stopping else self.app.settings.poll_s))
+            if not self._done or outage.failing:  # an outcome that came meanwhile did not ring
+                self._waiter.wait(outage.pause or (0.05 if stopping else self.app.settings.poll_s))
             self._idle = False
-            if pause:
-                pause = 0.0 if self._probe() else _backoff(pause)
+            if outage.failing and not outage.probed:
+                outage.probe_answered(self._probe())
+
+    def _should_end(self, services: Services) -> bool:
+        """Time to leave the loop? Also starts the stop for a worker whose services died,
+        or whose stuck thread calls for a fresh process."""
+        if not services.alive():
+            log.error("worker %s: its background services died; stopping", self.id)
+            self.request_stop()
+        if self._stop_claiming.is_set():
+            return not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)
+        if self.supervised and self._stuck_for_good():
+            log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
+            self.exit_code = EXIT_RECYCLE
+            if self.on_recycle is not None:
+                self.on_recycle()  # a fresh process takes over the slots now
+            self.request_stop()
+        return False
+
+    def _stuck_for_good(self) -> bool:
+        now = time.monotonic()
+        return any(
+            run.deadline is not None and now - run.deadline >= STUCK_AFTER_S for run in list(self._stuck.values())
+        )
 
     def _probe(self) -> bool:
         try:
@@ -176,7 +260,7 @@ class Worker:
         while self._done:
             batch.append(self._done.popleft())
         self.ahead.ran(run.ran_s for run, _ in batch)
-        held = len(self._running) - len(batch) + self._stuck
+        held = len(self._running) - len(batch)  # a stuck thread holds no slot: it was replaced
         free = self.concurrency + self.ahead.extra - held if claiming else 0
         if not batch and free <= 0:
             return False
@@ -196,12 +280,13 @@ class Worker:
                     limit=max(free, 0),
                     worker_id=self.id,
                     lease_s=s.lease_s,
+                    tasks=self.served(),
                 )
             else:
-                written, jobs = (
-                    set(),
-                    self.backend.job_claim(queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s),
+                claimed = self.backend.job_claim(
+                    queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s, tasks=self.served()
                 )
+                written, jobs = set(), claimed
         except ClaimFailed as exc:  # the outcomes stand: only the claim is to ask again
             self._retire(batch, exc.written | released)
             raise
@@ -270,7 +355,8 @@ class Worker:
         try:
             if run.ctx.lost:  # its lease went while it waited for a slot: it goes back unrun
                 raise JobCancelled(run.record.id)
-            value = run_sync(run)
+            assert run.task is not None
+            value = self._isolated_pool().run(run) if run.task.isolated else run_sync(run)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
             self.finish(run, self.outcomes.failed(run, exc))
         else:
@@ -296,23 +382,28 @@ class Worker:
     def finish(self, run: Run, outcome: Outcome) -> None:
         """Hand an outcome to the loop for the next group commit."""
         with run.lock:
-            if run.abandoned:  # the thread of a timed-out run came back: free its slot
-                with self._lock:
-                    self._stuck -= 1
-                outcome = None  # type: ignore[assignment]
-            elif run.done:
+            if run.abandoned:  # timed out or given back: what it returned now is dropped
+                if self._stuck.pop(run.record.id, None) is not None and self._pool is not None:
+                    self._pool.retire_current()  # a thread took its place: this one ends
                 return
-            else:
-                run.done = True
-        if outcome is not None:
-            run.ran_s = time.monotonic() - run.started
-            self._done.append((run, outcome))
-            if self._all_in():
-                self._all_done.set()
+            if run.done:
+                return
+            run.done = True
+        run.ran_s = time.monotonic() - run.started
+        self._done.append((run, outcome))
+        if self._all_in():
+            self._all_done.set()
         # Ring only a loop that waits: a busy one takes the outcome with its next turn. It
         # sets _idle before it looks at _done one last time, so one of the two sees the other.
-        if self._waiter is not None and (self._idle or outcome is None):
+        if self._waiter is not None and self._idle:
             self._waiter.ring()
+
+    def _isolated_pool(self) -> ProcessPool:
+        with self._isolated_lock:
+            if self._isolated is None:
+                s = self.app.settings
+                self._isolated = ProcessPool(self.concurrency, s.progress_flush_s / 2, s.max_messages)
+            return self._isolated
 
     # -- called by Services -----------------------------------------------------------------
 
@@ -320,13 +411,16 @@ class Worker:
         self.out_of_touch_at = time.monotonic()
 
     def time_out(self, run: Run) -> None:
-        """A sync task ran past its timeout: record it now; its thread is abandoned."""
+        """A sync task ran past its timeout: record it now. An isolated one's process is
+        killed (by the thread that waits for it); a thread that runs the task itself is
+        abandoned, and another thread takes its slot."""
         with run.lock:
             if run.done:
                 return
             run.done = run.abandoned = True
-        with self._lock:
-            self._stuck += 1
+            if run.task is not None and not run.task.isolated and self._pool is not None:
+                self._stuck[run.record.id] = run
+                self._pool.grow()
         run.ctx.request_cancel()  # a cooperative task will stop at its next check
         run.ran_s = time.monotonic() - run.started
         self._done.append((run, self.outcomes.timed_out(run)))
@@ -390,12 +484,10 @@ class Worker:
             self._pool.shutdown()
         if self._loop is not None:
             self._loop.shutdown()
+        if self._isolated is not None:
+            self._isolated.shutdown()
         self._stopped.set()
         log.info("worker %s stopped", self.id)
-
-
-def _backoff(pause: float) -> float:
-    return min(5.0, max(0.1, pause * 2))
 
 
 def _stopped(run: Run, outcome: Outcome) -> bool:
