@@ -89,6 +89,14 @@ def spin(job: JobContext, seconds: float) -> int:
     return n
 
 
+def spin_forever(job: JobContext) -> None:
+    """Burns a CPU until its process ends: deaf to cancel requests and timeouts."""
+    job.add_message("spinning")
+    x = 0
+    while True:
+        x += 1
+
+
 def chatty(job: JobContext, lines: int = 3) -> dict[str, int]:
     for i in range(1, lines + 1):
         job.add_message(f"line {i} of {lines}")
@@ -107,7 +115,7 @@ def touch(job: JobContext, path: str) -> str:
         return job.id
 
 
-TASKS = (noop, sleep_for, wait_for_file, kill_own_worker, stubborn, hang, spin, chatty, broken, touch)
+TASKS = (noop, sleep_for, wait_for_file, kill_own_worker, stubborn, hang, spin, spin_forever, chatty, broken, touch)
 
 
 def make_app(url: str | None = None) -> offload.App:

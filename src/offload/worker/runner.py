@@ -108,7 +108,9 @@ class Worker:
         """Stop claiming; running jobs get ``grace`` seconds, then go back to queued."""
         grace = self.app.settings.grace_s if grace is None else grace
         deadline = time.monotonic() + grace
-        self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+        if self._deadline is None or deadline < self._deadline:
+            log.info("worker %s stops claiming; running jobs get %gs", self.id, grace)
+            self._deadline = deadline
         self._stop_claiming.set()
         if self._waiter is not None:
             self._waiter.ring()
