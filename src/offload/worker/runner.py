@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
 from ..context import JobContext
-from ..errors import JobCancelled, OffloadError
+from ..errors import OffloadError
 from ..job import JobRecord, JobStatus
 from .ahead import ClaimAhead
-from .executor import Outcomes, Run, run_async, run_sync
-from .isolation import ProcessPool
+from .executor import Outcomes, Run
 from .outage import Outage
-from .pool import AsyncLoop, ThreadPool
 from .services import Services
+from .slots import Slots
 
 if TYPE_CHECKING:
     from ..app import App
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
-STUCK_AFTER_S = 1.0  # a thread still busy this long after its run timed out is stuck for good
-_SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Worker:
@@ -74,7 +71,7 @@ class Worker:
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
-        self._stuck: dict[str, Run] = {}  # runs that timed out, their threads still busy (each one replaced)
+        self.slots = Slots(self)
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
@@ -83,13 +80,9 @@ class Worker:
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
         self._stopped = threading.Event()
-        self._pool: ThreadPool | None = None
-        self._loop: AsyncLoop | None = None
         self._waiter: Waiter | None = None
         self._thread: threading.Thread | None = None
         self._services: Services | None = None
-        self._isolated: ProcessPool | None = None
-        self._isolated_lock = threading.Lock()
 
     @property
     def backend(self) -> Backend:
@@ -165,7 +158,7 @@ class Worker:
 
     def stuck(self) -> list[str]:
         """Ids of the jobs whose timed-out threads are still busy."""
-        return sorted(self._stuck)
+        return sorted(self.slots.stuck)
 
     def served(self) -> list[str]:
         """The tasks this worker claims: every task its app has (read again when it grew)."""
@@ -180,9 +173,7 @@ class Worker:
     def run(self) -> int:
         """Claim and run until stopped (or, in burst mode, until nothing is left)."""
         self._waiter = self.backend.waiter(self.id, self.queues)
-        self._pool = ThreadPool(self.concurrency)
-        if any(t.isolated for t in self.app.tasks.values()):
-            self._isolated_pool().warm()
+        self.slots.open()
         services = self._services = Services(self)
         services.start()
         log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
@@ -226,19 +217,13 @@ class Worker:
             self.request_stop()
         if self._stop_claiming.is_set():
             return not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)
-        if self.supervised and self._stuck_for_good():
+        if self.supervised and self.slots.stuck_for_good():
             log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
             self.exit_code = EXIT_RECYCLE
             if self.on_recycle is not None:
                 self.on_recycle()  # a fresh process takes over the slots now
             self.request_stop()
         return False
-
-    def _stuck_for_good(self) -> bool:
-        now = time.monotonic()
-        return any(
-            run.deadline is not None and now - run.deadline >= STUCK_AFTER_S for run in list(self._stuck.values())
-        )
 
     def _probe(self) -> bool:
         try:
@@ -325,68 +310,13 @@ class Worker:
         if task is None:
             self.finish(run, self.outcomes.unknown_task(run, list(self.app.tasks)))
         else:
-            self._start(run)
-
-    def _start(self, run: Run) -> None:
-        """Hand a run to a free slot, or to the line for the next one."""
-        assert run.task is not None
-        if run.task.is_async:
-            if self._loop is None:
-                self._loop = AsyncLoop(self.concurrency)
-            future = run.future = self._loop.submit(self._execute_async(run))
-            future.add_done_callback(lambda f: self._after(run, f))
-        else:
-            assert self._pool is not None
-            self._pool.submit(lambda: self._execute_sync(run))
-
-    def _begin(self, run: Run) -> bool:
-        """A slot is free for ``run``: start it, unless it was given back meanwhile (or
-        handed to a slot twice, see Services.give_back_waiting)."""
-        with run.lock:
-            if run.done or run.begun:
-                return False
-            run.begun = True
-            run.started = time.monotonic()
-            return True
-
-    def _execute_sync(self, run: Run) -> None:
-        if not self._begin(run):
-            return
-        if run.record.timeout:
-            run.deadline = run.started + run.record.timeout
-        try:
-            if run.ctx.lost:  # its lease went while it waited for a slot: it goes back unrun
-                raise JobCancelled(run.record.id)
-            assert run.task is not None
-            value = self._isolated_pool().run(run) if run.task.isolated else run_sync(run)
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
-            self.finish(run, self.outcomes.failed(run, exc))
-        else:
-            self.finish(run, self.outcomes.completed(run, value))
-
-    async def _execute_async(self, run: Run) -> Any:
-        if not self._begin(run):
-            return _SKIPPED
-        if run.ctx.lost:
-            raise JobCancelled(run.record.id)
-        return await run_async(run)
-
-    def _after(self, run: Run, future: Any) -> None:
-        try:
-            value = future.result()
-            if value is _SKIPPED:
-                return
-        except BaseException as exc:  # noqa: BLE001
-            self.finish(run, self.outcomes.failed(run, exc))
-        else:
-            self.finish(run, self.outcomes.completed(run, value))
+            self.slots.start(run)
 
     def finish(self, run: Run, outcome: Outcome) -> None:
         """Hand an outcome to the loop for the next group commit."""
         with run.lock:
             if run.abandoned:  # timed out or given back: what it returned now is dropped
-                if self._stuck.pop(run.record.id, None) is not None and self._pool is not None:
-                    self._pool.retire_current()  # a thread took its place: this one ends
+                self.slots.returned(run)
                 return
             if run.done:
                 return
@@ -399,13 +329,6 @@ class Worker:
         # sets _idle before it looks at _done one last time, so one of the two sees the other.
         if self._waiter is not None and self._idle:
             self._waiter.ring()
-
-    def _isolated_pool(self) -> ProcessPool:
-        with self._isolated_lock:
-            if self._isolated is None:
-                s = self.app.settings
-                self._isolated = ProcessPool(self.concurrency, s.progress_flush_s / 2, s.max_messages)
-            return self._isolated
 
     # -- called by Services -----------------------------------------------------------------
 
@@ -420,9 +343,7 @@ class Worker:
             if run.done:
                 return
             run.done = run.abandoned = True
-            if run.task is not None and not run.task.isolated and self._pool is not None:
-                self._stuck[run.record.id] = run
-                self._pool.grow()
+            self.slots.replace(run)
         run.ctx.request_cancel()  # a cooperative task will stop at its next check
         run.ran_s = time.monotonic() - run.started
         self._done.append((run, self.outcomes.timed_out(run)))
@@ -433,7 +354,7 @@ class Worker:
         """Put a run taken out of line back in it (a give-back the store refused)."""
         with run.lock:
             run.done = False
-        self._start(run)
+        self.slots.start(run)
 
     def forget(self, runs: list[Run]) -> None:
         """Stop holding runs that were given back before they began."""
@@ -482,12 +403,7 @@ class Worker:
             self.backend.worker_remove(self.id)
         if self._waiter is not None:
             self._waiter.close()
-        if self._pool is not None:
-            self._pool.shutdown()
-        if self._loop is not None:
-            self._loop.shutdown()
-        if self._isolated is not None:
-            self._isolated.shutdown()
+        self.slots.close()
         self._stopped.set()
         log.info("worker %s stopped", self.id)
 
