@@ -97,6 +97,11 @@ def spin_forever(job: JobContext) -> None:
         x += 1
 
 
+def whoami(job: JobContext) -> int:
+    with ledgered(job):
+        return os.getpid()
+
+
 def chatty(job: JobContext, lines: int = 3) -> dict[str, int]:
     for i in range(1, lines + 1):
         job.add_message(f"line {i} of {lines}")
@@ -124,6 +129,9 @@ def make_app(url: str | None = None) -> offload.App:
     app = offload.App(url)
     for fn in TASKS:
         app.task(fn)
+    # The same functions in a child process of the worker, killed at their timeout
+    app.task(name="spin_isolated", isolation="process", retries=1, backoff=0)(spin_forever)
+    app.task(name="whoami_isolated", isolation="process")(whoami)
     return app
 
 

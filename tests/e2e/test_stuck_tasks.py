@@ -75,3 +75,19 @@ def test_without_a_supervisor_stuck_threads_are_replaced_and_reported(
     table = procs.cli("workers")
     assert table.returncode == 0 and f"4 {' '.join(ids)}" in table.stdout.replace("\n", " "), table.stdout
     assert w.alive
+
+
+def test_an_isolated_task_is_killed_at_its_timeout_under_offload_worker(
+    procs: Procs, app: offload.App, ledger_path: Path
+) -> None:
+    sup = procs.supervised_worker("--concurrency", "2")
+    (child,) = wait_for(lambda: children_of(sup.pid), 30, message=lambda: f"a worker child\n{sup.tail()}")
+    runaway = app.enqueue("spin_isolated", _timeout=1)
+    wait_for(lambda: runaway.status() == JobStatus.FAILED, 30, message=lambda: f"the runaway to fail\n{sup.tail()}")
+    record = runaway.refresh()
+    assert (record.error, record.attempts) == ("timed out after 1s", 2)
+    handles = [app.enqueue("whoami_isolated") for _ in range(4)]
+    pids = {h.wait(30) for h in handles}
+    assert child not in pids and all(pid_alive(p) for p in pids)  # warm children of the worker, reused
+    assert children_of(sup.pid) == [child]  # the worker itself was never replaced
+    ledger.check(ledger_path, [h.id for h in handles]).assert_ok()

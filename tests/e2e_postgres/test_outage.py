@@ -56,7 +56,7 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     stopped_at = time.time()
     server.stop()
     wait_for(
-        lambda: all("the store failed" in w.log() for w in workers.values()),
+        lambda: all("the store is failing" in w.log() for w in workers.values()),
         30,
         message=lambda: f"every worker to notice the outage\n{procs.logs()[-3000:]}",
     )
@@ -80,6 +80,9 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     )
     for w in workers.values():
         assert w.alive, f"{w.name} exited during the outage\n{w.tail()}"
+        # One line when the store started failing, one when it worked again: not one a try
+        assert w.log().count("the store is failing") == 1, w.tail()
+        assert w.log().count("the store works again") == 1, w.tail()
 
     report = ledger.check(ledger_path, accepted)
     report.assert_ok()
