@@ -192,14 +192,11 @@ class Worker:
             stopping = self._stop_claiming.is_set()
             if not outage.failing or outage.probed:
                 try:
-                    more = self._turn(claiming=not stopping)
+                    if self._turn(claiming=not stopping):
+                        continue
                 except OffloadError as exc:
                     self.lost_touch()
                     outage.failed(exc)
-                else:
-                    outage.succeeded()
-                    if more:
-                        continue
                 if self.burst and not self._running and not self._done and not outage.failing:
                     return
             self._idle = True
@@ -280,6 +277,7 @@ class Worker:
         except OffloadError:
             self._done.extendleft(reversed(batch))  # keep them; write again later
             raise
+        self.outage.succeeded()
         self._retire(batch, written | released)
         for record in jobs:
             self._dispatch(record)
