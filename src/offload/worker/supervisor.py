@@ -36,6 +36,7 @@ HEALTHY_S = 60.0  # a child that ran this long before dying is restarted without
 # a service manager may signal the whole group (systemd does), and ignores SIGINT,
 # which Ctrl-C sends to the whole group: only the supervisor counts signals.
 HURRY = signal.SIGUSR1
+SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class ChildLink:
@@ -97,13 +98,16 @@ class Supervisor:
         read_fd, write_fd = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        # No signal may reach the supervisor's handlers in the child before it has its own.
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         pid = os.fork()
         if pid == 0:  # the child
             os.close(read_fd)
             for other in [*self.children.values(), *self.retired]:
-                with contextlib.suppress(OSError):
+                if other.returncode is None:
                     os.close(other.fd)
             os._exit(_child_main(self.start_child, ChildLink(write_fd)))
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.children[slot] = Child(pid, read_fd, slot)
@@ -193,6 +197,7 @@ def _child_main(start_child: Callable[[ChildLink], int], link: ChildLink) -> int
     HURRY for the ones ``start_child`` should install)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
     code = 1
     try:
         code = start_child(link)
