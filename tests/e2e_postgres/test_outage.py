@@ -80,9 +80,11 @@ def test_postgres_restart_mid_drain_loses_nothing_and_no_worker_exits(
     )
     for w in workers.values():
         assert w.alive, f"{w.name} exited during the outage\n{w.tail()}"
-        # One line when the store started failing, one when it worked again: not one a try
-        assert w.log().count("the store is failing") == 1, w.tail()
-        assert w.log().count("the store works again") == 1, w.tail()
+        # A line when the store started failing and one when it worked again, not one a
+        # try (at 0.1 s that would be dozens); a pooled connection the restart killed may
+        # still fail one call after the first that went through: a second, short outage.
+        failing, back = w.log().count("the store is failing"), w.log().count("the store works again")
+        assert 1 <= failing <= 3 and back == failing, w.tail()
 
     report = ledger.check(ledger_path, accepted)
     report.assert_ok()
