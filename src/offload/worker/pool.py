@@ -31,9 +31,11 @@ class ThreadPool:
             self.grow()
 
     def _serve(self) -> None:
+        local = self._local
+        local.retire = False
         while (fn := self._q.get()) is not None:
             fn()
-            if getattr(self._local, "retire", False):
+            if local.retire:
                 return
 
     def submit(self, fn: Callable[[], None]) -> None:
