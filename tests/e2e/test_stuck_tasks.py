@@ -67,7 +67,7 @@ def test_without_a_supervisor_stuck_threads_are_replaced_and_reported(
     ledger.check(ledger_path, [h.id for h in quick]).assert_ok()
 
     ids = sorted(h.id for h in runaways)
-    wait_for(lambda: [i.stuck for i in app.backend.worker_list(alive_after=0)] == [ids], 10)
+    wait_for(lambda: [(i.stuck, i.running) for i in app.backend.worker_list(alive_after=0)] == [(ids, [])], 10)
     listed = procs.cli("workers", "--json")
     assert listed.returncode == 0, listed.stderr
     (shown,) = [json.loads(line) for line in listed.stdout.splitlines()]

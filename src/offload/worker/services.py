@@ -164,7 +164,7 @@ class Services:
 
     def heartbeat(self) -> None:
         w = self.w
-        runs = w.runs()
+        runs, stuck = w.runs(), w.stuck()
         s = w.app.settings
         if self._out_of_touch() and runs:
             # Another worker may already run these jobs.
@@ -193,7 +193,7 @@ class Services:
                 heartbeat_at=time.time(),
                 running=[r.record.id for r in runs],
                 tasks=w.served(),
-                stuck=w.stuck(),
+                stuck=stuck,
             )
         )
         self.beaten = asked
