@@ -79,3 +79,26 @@ def test_a_cooperative_task_stops_at_its_timeout_and_leaves_nothing_stuck(app: o
         wait_for(lambda: worker.stuck() == [] and task_threads() == before + 2)
     finally:
         worker.stop(grace=0.5, timeout=10)
+
+
+def test_a_job_whose_every_attempt_gets_stuck_counts_a_thread_each(app: offload.App) -> None:
+    release = threading.Event()
+
+    @app.task(timeout=0.3, retries=1, backoff=0)
+    def deaf() -> None:
+        release.wait(30)
+
+    before = task_threads()
+    worker = app.run_workers(concurrency=1)
+    try:
+        h = deaf.enqueue()
+        with pytest.raises(errors.JobFailed, match="timed out"):
+            h.wait(10)
+        assert h.refresh().attempts == 2
+        assert worker.stuck() == [h.id, h.id]  # two threads, one per attempt
+        assert task_threads() == before + 3
+        release.set()
+        wait_for(lambda: worker.stuck() == [] and task_threads() == before + 1)
+    finally:
+        release.set()
+        worker.stop(grace=0.5, timeout=10)

@@ -158,7 +158,7 @@ class Worker:
 
     def stuck(self) -> list[str]:
         """Ids of the jobs whose timed-out threads are still busy."""
-        return sorted(self.slots.stuck)
+        return self.slots.stuck_jobs()
 
     def served(self) -> list[str]:
         """The tasks this worker claims: every task its app has (read again when it grew)."""

@@ -33,7 +33,9 @@ class Slots:
         self.pool: ThreadPool | None = None
         self.loop: AsyncLoop | None = None
         self.isolated: ProcessPool | None = None
-        self.stuck: dict[str, Run] = {}  # timed-out runs whose threads are still busy (each one replaced)
+        # Timed-out runs whose threads are still busy (each one replaced), by run: a job
+        # that timed out, was retried and timed out again may have two.
+        self.stuck: dict[int, Run] = {}
         self._isolated_lock = threading.Lock()
 
     def open(self) -> None:
@@ -67,13 +69,17 @@ class Slots:
         """``run`` timed out: unless its process will be killed, its thread is stuck, and
         another one takes its slot."""
         if run.task is not None and not run.task.isolated and self.pool is not None:
-            self.stuck[run.record.id] = run
+            self.stuck[id(run)] = run
             self.pool.grow()
 
     def returned(self, run: Run) -> None:
         """An abandoned run came back: if a thread took its place, this thread ends."""
-        if self.stuck.pop(run.record.id, None) is not None and self.pool is not None:
+        if self.stuck.pop(id(run), None) is not None and self.pool is not None:
             self.pool.retire_current()
+
+    def stuck_jobs(self) -> list[str]:
+        """The jobs of the stuck threads, one entry a thread."""
+        return sorted(r.record.id for r in list(self.stuck.values()))
 
     def stuck_for_good(self) -> bool:
         now = time.monotonic()
