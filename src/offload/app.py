@@ -77,8 +77,9 @@ class App:
     ) -> Task | Callable[[Callable[..., Any]], Task]:
         """Register a function as a task: ``@app.task(queue=, priority=, retries=,
         backoff=, timeout=, dont_retry_for=, keep_completed_s=, keep_completed=,
-        keep_failed_s=, encrypt=)``. ``encrypt=True`` stores the args, kwargs and result
-        of its jobs encrypted (docs/security.md)."""
+        keep_failed_s=, encrypt=, isolation=)``. ``encrypt=True`` stores the args, kwargs
+        and result of its jobs encrypted (docs/security.md); ``isolation="process"`` runs
+        the task in a child process that is killed at its timeout (docs/worker.md)."""
         opts = TaskOptions(**options)
         self._check_options(opts)
 

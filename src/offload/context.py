@@ -73,7 +73,10 @@ class JobContext:
             self._dirty = True
 
     def progress_callback(self, progress: float, message: str = "") -> None:
-        """Callback style, for functions written that way: ``progress`` in percent, an optional message."""
+        """Callback style, for functions written that way: ``progress`` in percent, an
+        optional message. Raises JobCancelled once somebody asked to cancel the job, so
+        that such a function stops at its next report."""
+        self.check_cancelled()
         self.set_progress(progress, 100)
         if message:
             self.add_message(message)
@@ -99,6 +102,24 @@ class JobContext:
 
     def request_cancel(self) -> None:
         self._cancel = True
+
+    @property
+    def stop_requested(self) -> bool:
+        """A cancel was requested (read by the worker, so it doesn't count as seen)."""
+        return self._cancel
+
+    def absorb(self, current: float | None, total: float | None, new_messages: list[dict[str, Any]]) -> None:
+        """Take in what the task reported from its own process (isolation="process")."""
+        with self._lock:
+            if current is not None or total is not None:
+                self._progress = (current, total)
+            if new_messages:
+                self._messages.extend(new_messages)
+                if len(self._messages) > self._max_messages:
+                    del self._messages[: len(self._messages) - self._max_messages]
+                self._new.extend(new_messages)
+                self._message = new_messages[-1]["message"]
+            self._dirty = True
 
     def take_progress(self) -> Progress | None:
         """The pending write, or None when nothing changed since the last one."""

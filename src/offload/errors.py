@@ -24,8 +24,9 @@ OffloadError
 │                             configured, wrong key, altered or moved ciphertext)
 ├── WaitTimeout               JobHandle.wait ran out of time
 ├── JobFailed                 JobHandle.wait on a job that ended failed
-└── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
-                              by JobContext.check_cancelled()
+├── JobCancelled              JobHandle.wait on a cancelled job; also raised in a task
+│                             by JobContext.check_cancelled()
+└── IsolatedTaskError         a task with isolation="process" raised, or its process died
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidSchedule",
     "InvalidTransition",
+    "IsolatedTaskError",
     "JobCancelled",
     "JobFailed",
     "JobNotFound",
@@ -209,3 +211,20 @@ class JobCancelled(OffloadError):
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(f"job {job_id} was cancelled")
+
+
+class IsolatedTaskError(OffloadError):
+    """What a task that ran in a process of its own (``isolation="process"``) raised,
+    carried back as text: ``error`` is what the job records ("ValueError: bad row"),
+    ``traceback`` the task's, ``mro`` the exception's classes by module and name (for
+    ``dont_retry_for``). ``final``: the attempt must not be retried (its result is not
+    JSON)."""
+
+    def __init__(
+        self, error: str, *, traceback: str | None = None, mro: list[str] | None = None, final: bool = False
+    ) -> None:
+        self.error = error
+        self.remote_traceback = traceback
+        self.mro = list(mro or [])
+        self.final = final
+        super().__init__(error)

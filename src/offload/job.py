@@ -117,8 +117,9 @@ class JobRecord:
         end = self.completed_at if self.completed_at is not None else time.time()
         return round(end - self.started_at, 6)
 
-    def to_dict(self, *, include_traceback: bool = False) -> dict[str, Any]:
-        """The job JSON of the HTTP API."""
+    def to_dict(self, *, include_traceback: bool = False, waiting_reason: str | None = None) -> dict[str, Any]:
+        """The job JSON of the HTTP API. ``waiting_reason``: why the job waits, when the
+        caller knows (JobService.waiting_reason)."""
         error: dict[str, Any] | None = None
         if self.error is not None:
             error = {"message": self.error}
@@ -147,4 +148,5 @@ class JobRecord:
             "started_at": iso(self.started_at),
             "completed_at": iso(self.completed_at),
             "duration": self.duration,
+            "waiting_reason": waiting_reason,
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 CONTEXT_PARAM = "job"
 CALLBACK_PARAM = "progress_callback"
+ISOLATIONS = ("thread", "process")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class TaskOptions:
     keep_completed: int | None = None
     keep_failed_s: float | None = None
     encrypt: bool = False  # args, kwargs and result stored encrypted (offload.crypto)
+    isolation: str = "thread"  # "process": runs in a child process, killed at its timeout
 
     def __post_init__(self) -> None:
         if not is_name(self.queue):
@@ -44,6 +47,8 @@ class TaskOptions:
             raise ConfigurationError(f"timeout must be > 0 seconds, got {self.timeout!r}")
         if not isinstance(self.encrypt, bool):
             raise ConfigurationError(f"encrypt must be True or False, got {self.encrypt!r}")
+        if self.isolation not in ISOLATIONS:
+            raise ConfigurationError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {self.isolation!r}")
 
 
 @dataclass(slots=True)
@@ -55,6 +60,7 @@ class Task:
     name: str
     options: TaskOptions
     is_async: bool = field(init=False)
+    isolated: bool = field(init=False)  # runs in a process of its own (isolation="process")
     wants_context: bool = field(init=False)
     wants_callback: bool = field(init=False)
     _signature: inspect.Signature = field(init=False)
@@ -62,6 +68,9 @@ class Task:
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
+        self.isolated = self.options.isolation == "process"
+        if self.isolated:
+            _check_isolable(self.name, self.fn, self.is_async)
         sig = inspect.signature(self.fn)
         params = list(sig.parameters.values())
         self.wants_context = bool(params) and params[0].name == CONTEXT_PARAM
@@ -101,3 +110,19 @@ class Task:
         """Store many jobs in one transaction: ``calls`` holds ``(args, kwargs)`` pairs
         (or bare argument tuples). Options as for enqueue, without the underscore."""
         return self.app.enqueue_many(self.name, calls, **options)
+
+
+def _check_isolable(name: str, fn: Callable[..., Any], is_async: bool) -> None:
+    """A task with isolation="process" is found again in a fresh interpreter by its
+    module and name: it must be a plain function defined at the top of a module."""
+    if is_async:
+        raise ConfigurationError(
+            f"task {name!r}: isolation='process' is for plain functions; async tasks are cancelled at their timeout"
+        )
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    main = sys.modules.get("__main__")
+    if not module or "<" in qualname or (module == "__main__" and not getattr(main, "__file__", None)):
+        raise ConfigurationError(
+            f"task {name!r}: isolation='process' needs a function defined at the top of an importable module,"
+            f" got {module}.{qualname}"
+        )

@@ -74,7 +74,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     store = App(url)
     store.backend  # migrate before the processes start  # noqa: B018
     try:
-        procs.worker("--concurrency", "8", "--queues", "default", app=API_APP)
+        procs.supervised_worker("--concurrency", "8", "--queues", "default", app=API_APP)
         base = start_server(procs)
         yield ApiServer(procs, url, base, store)
     finally:

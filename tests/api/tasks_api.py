@@ -42,6 +42,13 @@ def parked(job: JobContext, n: int = 0) -> int:
     return n
 
 
+@app.task(timeout=0.5)
+def deaf(job: JobContext, seconds: float = 30.0) -> str:
+    """Sleeps in one call, deaf to its timeout: its thread is stuck once it timed out."""
+    time.sleep(seconds)
+    return "woke up"
+
+
 @app.task(retries=0)
 def tally(job: JobContext, ok: bool = True, pause: float = 0.0) -> bool:
     """Counted by the monitoring tests (no other test runs it): succeeds or fails on demand."""

@@ -29,6 +29,7 @@ JOB_KEYS = {
     "started_at",
     "completed_at",
     "duration",
+    "waiting_reason",
 }
 
 

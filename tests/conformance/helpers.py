@@ -59,8 +59,11 @@ def claim(
     now: float = T0,
     lease_s: float = LEASE_S,
     worker_id: str = "worker-1",
+    tasks: list[str] | None = None,
 ) -> list[JobRecord]:
-    return backend.job_claim(queues=list(queues), limit=limit, worker_id=worker_id, lease_s=lease_s, now=now)
+    return backend.job_claim(
+        queues=list(queues), limit=limit, worker_id=worker_id, lease_s=lease_s, now=now, tasks=tasks
+    )
 
 
 def claim_ids(backend: Backend, queues: tuple[str, ...] | list[str] = ("default",), **kw: Any) -> list[str]:

@@ -8,7 +8,7 @@ from offload.backends.base import Backend
 from offload.errors import InvalidTransition, JobNotFound
 from offload.job import TERMINAL, WAITING, JobStatus, new_job_id
 
-from .helpers import LEASE_S, T0, claim, finish, get, job_in, lease_of, running_job
+from .helpers import LEASE_S, T0, claim, finish, get, job_in, lease_of, running_job, status_history
 
 ALL = list(JobStatus)
 
@@ -48,11 +48,40 @@ def test_cancel_a_running_job_twice(backend: Backend) -> None:
     assert (record.status, record.cancel_requested) == (JobStatus.RUNNING, True)
 
 
-def test_a_worker_may_complete_a_job_despite_a_cancel_request(backend: Backend) -> None:
+def test_a_run_that_returns_after_a_cancel_request_ends_cancelled_with_its_result(backend: Backend) -> None:
+    """A person pressed cancel: the job ends cancelled even if its run returned (maybe
+    before the worker learnt of the request); what it returned is kept."""
     r = running_job(backend)
     backend.job_cancel(r.id, now=T0 + 1)
+    assert finish(backend, r, JobStatus.COMPLETED, now=T0 + 2, result_json='{"done": 3}') == {r.id}
+    after = get(backend, r.id)
+    assert (after.status, after.result, after.error) == (JobStatus.CANCELLED, {"done": 3}, "cancelled on request")
+    assert after.completed_at == pytest.approx(T0 + 2, abs=1e-3)
+    assert status_history(backend, r.id)[-1] == "cancelled"
+    [stats] = [s for s in backend.stats_tasks() if s.task == r.task]
+    assert (stats.succeeded, stats.cancelled) == (0, 1)
+
+
+def test_a_retry_asked_for_after_a_cancel_request_ends_cancelled(backend: Backend) -> None:
+    r = running_job(backend, max_attempts=3)
+    backend.job_cancel(r.id, now=T0 + 1)
+    assert finish(backend, r, JobStatus.RETRYING, now=T0 + 2, error="boom", run_at=T0 + 3) == {r.id}
+    after = get(backend, r.id)
+    assert (after.status, after.error) == (JobStatus.CANCELLED, "cancelled on request")
+    assert claim(backend, [r.queue], now=T0 + 10) == []
+
+
+def test_a_failure_after_a_cancel_request_stays_a_failure(backend: Backend) -> None:
+    r = running_job(backend)
+    backend.job_cancel(r.id, now=T0 + 1)
+    assert finish(backend, r, JobStatus.FAILED, now=T0 + 2, error="ValueError: bad") == {r.id}
+    assert (get(backend, r.id).status, get(backend, r.id).error) == (JobStatus.FAILED, "ValueError: bad")
+
+
+def test_a_completed_run_without_a_cancel_request_stays_completed(backend: Backend) -> None:
+    r = running_job(backend)
     assert finish(backend, r, JobStatus.COMPLETED, now=T0 + 2, result_json="1") == {r.id}
-    assert get(backend, r.id).status == JobStatus.COMPLETED
+    assert (get(backend, r.id).status, get(backend, r.id).error) == (JobStatus.COMPLETED, None)
 
 
 def test_release_honours_a_cancel_request(backend: Backend) -> None:

@@ -187,6 +187,8 @@ class JobMachine(RuleBasedStateMachine):
             assert written == set()
             return
         assert written == {j.id}
+        if j.cancel_requested and status in (S.COMPLETED, S.RETRYING):  # a cancel request is honoured
+            status, run_at = S.CANCELLED, None
         j.move(status)
         j.lease_expires = None
         if status in TERMINAL:

@@ -89,6 +89,19 @@ def spin(job: JobContext, seconds: float) -> int:
     return n
 
 
+def spin_forever(job: JobContext) -> None:
+    """Burns a CPU until its process ends: deaf to cancel requests and timeouts."""
+    job.add_message("spinning")
+    x = 0
+    while True:
+        x += 1
+
+
+def whoami(job: JobContext) -> int:
+    with ledgered(job):
+        return os.getpid()
+
+
 def chatty(job: JobContext, lines: int = 3) -> dict[str, int]:
     for i in range(1, lines + 1):
         job.add_message(f"line {i} of {lines}")
@@ -126,7 +139,20 @@ def touch(job: JobContext, path: str) -> str:
         return job.id
 
 
-TASKS = (noop, sleep_for, wait_for_file, kill_own_worker, stubborn, hang, spin, chatty, broken, work, touch)
+TASKS = (
+    noop,
+    sleep_for,
+    wait_for_file,
+    kill_own_worker,
+    stubborn,
+    hang,
+    spin,
+    spin_forever,
+    chatty,
+    broken,
+    work,
+    touch,
+)
 
 
 def make_app(url: str | None = None) -> offload.App:
@@ -135,6 +161,9 @@ def make_app(url: str | None = None) -> offload.App:
     app = offload.App(url)
     for fn in TASKS:
         app.task(fn)
+    # The same functions in a child process of the worker, killed at their timeout
+    app.task(name="spin_isolated", isolation="process", retries=1, backoff=0)(spin_forever)
+    app.task(name="whoami_isolated", isolation="process")(whoami)
     return app
 
 

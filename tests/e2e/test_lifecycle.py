@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,13 +86,24 @@ def test_higher_priority_jobs_start_first(procs: Procs, app: offload.App, ledger
     assert order == [h.id for h in [*high, mid, *low]]
 
 
-def test_a_job_whose_task_the_worker_lacks_fails_clearly(procs: Procs, app: offload.App) -> None:
+def test_a_job_whose_task_the_worker_lacks_waits_for_one_that_has_it(procs: Procs, app: offload.App) -> None:
     job = app.enqueue("noop", 1)
-    worker = procs.worker("--burst", app="offload.demo:app")
-    assert worker.wait_exit(30) == 0, worker.tail()
-    r = job.refresh()
-    assert r.status == JobStatus.FAILED
-    assert r.error is not None and "unknown task 'noop'" in r.error and "in this worker" in r.error
+    other = procs.worker("--concurrency", "2", app="offload.demo:app")
+    wait_for(lambda: other.pid in {w.pid for w in app.backend.worker_list(alive_after=0)}, 30, message=other.tail)
+    kwargs = '{"items": ["a"], "speed": 0.01}'
+    theirs = procs.cli("enqueue", "annotate_batch", "--app", "offload.demo:app", "--kwargs", kwargs)
+    assert theirs.returncode == 0, theirs.stderr
+    wait_for(lambda: app.backend.job_get(theirs.stdout.strip()).status == JobStatus.COMPLETED, 30)
+    assert job.refresh().status == JobStatus.QUEUED  # left for a worker that has the task, not failed
+
+    shown = procs.cli("jobs", "show", job.id)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["waiting_reason"] == "no live worker serves task 'noop'"
+
+    mine = procs.worker("--burst")
+    assert mine.wait_exit(30) == 0, mine.tail()
+    assert (job.refresh().status, job.refresh().attempts) == (JobStatus.COMPLETED, 1)
+    assert json.loads(procs.cli("jobs", "show", job.id).stdout)["waiting_reason"] is None
 
 
 def test_a_worker_on_a_store_it_cannot_open_exits_with_a_clear_error(procs: Procs, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""``offload worker --processes 2``: dead children are replaced; SIGTERM stops them
-all; children of a SIGKILLed supervisor stop by themselves."""
+"""``offload worker`` (under its supervisor, with one child or ``--processes N``): dead
+children are replaced; SIGTERM stops them all, a second one at once; children of a
+SIGKILLed supervisor stop by themselves; a child that can't start ends it."""
 
 from __future__ import annotations
 
@@ -98,4 +99,45 @@ def test_sigterm_stops_a_supervisor_that_is_waiting_to_restart_a_child(procs: Pr
 
     sup.send(signal.SIGTERM)  # while the slot waits for its restart
     assert sup.wait_exit(10) == 0, sup.tail()
+    assert group_members(sup.pid) == []
+
+
+def test_the_default_worker_survives_a_task_that_kills_its_process(
+    procs: Procs, app: offload.App, ledger_path: Path
+) -> None:
+    """`offload worker` runs under the supervisor: a poison pill kills the child, not
+    the worker; the job ends failed after its attempts, and later jobs still run."""
+    sup = procs.supervised_worker("--concurrency", "2", env={"OFFLOAD_LEASE_S": "2", "OFFLOAD_HEARTBEAT_S": "0.2"})
+    wait_for(lambda: len(children_of(sup.pid)) == 1, 30, message=lambda: f"a child\n{sup.tail()}")
+    pill = app.enqueue("kill_own_worker", _max_attempts=2)
+    wait_for(lambda: pill.status() == JobStatus.FAILED, 60, message=lambda: f"the pill to fail\n{sup.tail()}")
+    assert "worker lost" in (pill.refresh().error or "")
+    after = app.enqueue("noop", 5)
+    assert after.wait(30) == 5
+    assert sup.alive and "restarting in" in sup.log()
+    runs = [r for r in ledger.read(ledger_path) if r.job_id == pill.id]
+    assert [r.outcome for r in runs] == [None, None]  # each attempt killed its process
+    assert len({r.pid for r in runs}) == 2 and not any(pid_alive(r.pid) for r in runs)
+
+
+def test_a_second_signal_to_the_supervisor_stops_at_once(procs: Procs, app: offload.App, tmp_path: Path) -> None:
+    sup = procs.supervised_worker("--concurrency", "1", "--grace", "60")
+    job = app.enqueue("wait_for_file", str(tmp_path / "never"), _max_attempts=3)
+    wait_for(lambda: job.status() == JobStatus.RUNNING, 30, message=lambda: f"the job running\n{sup.tail()}")
+    sup.send(signal.SIGTERM)
+    wait_for(lambda: "stops claiming; running jobs get 60s" in sup.log(), 10, message=sup.tail)
+    assert sup.alive and job.status() == JobStatus.RUNNING  # the first signal: a grace period
+    sup.send(signal.SIGTERM)
+    assert sup.wait_exit(15) == 0, sup.tail()
+    assert group_members(sup.pid) == []
+    record = job.refresh()
+    assert (record.status, record.attempts) == (JobStatus.QUEUED, 0)  # given back, the attempt refunded
+
+
+def test_a_child_that_cannot_start_ends_the_supervisor_with_a_clear_error(procs: Procs, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder" / "jobs.db"
+    sup = procs.supervised_worker("--processes", "2", env={"OFFLOAD_URL": f"sqlite:///{missing}"})
+    assert sup.wait_exit(30) == 1
+    log = sup.log()
+    assert "does not exist" in log and "failed before it started" in log and "Traceback" not in log
     assert group_members(sup.pid) == []

@@ -227,7 +227,17 @@ class Procs:
         return proc
 
     def worker(self, *args: str, app: str = E2E_APP, env: dict[str, str] | None = None, name: str = "worker") -> Proc:
-        """``python -m offload worker --app APP ARGS…``."""
+        """``python -m offload worker --app APP --no-supervisor ARGS…``: the process
+        started is the one that runs the jobs (its pid is the ledger's, a SIGKILL is a
+        crash of the worker). With ``--processes`` in ARGS: under the supervisor."""
+        bare = () if any(a == "--processes" or a.startswith("--processes=") for a in args) else ("--no-supervisor",)
+        return self.start([PYTHON, "-m", "offload", "worker", "--app", app, *bare, *args], name=name, env=env)
+
+    def supervised_worker(
+        self, *args: str, app: str = E2E_APP, env: dict[str, str] | None = None, name: str = "supervisor"
+    ) -> Proc:
+        """``python -m offload worker --app APP ARGS…`` as a user runs it: a supervisor
+        and its worker children."""
         return self.start([PYTHON, "-m", "offload", "worker", "--app", app, *args], name=name, env=env)
 
     def cli(

@@ -148,6 +148,8 @@ class WorkerInfo:
     started_at: float
     heartbeat_at: float
     running: list[str] = field(default_factory=list)
+    tasks: list[str] | None = None  # the tasks it serves; None: not recorded (it claims any task)
+    stuck: list[str] = field(default_factory=list)  # jobs that timed out, their threads still running
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,11 +320,14 @@ class Backend(Protocol):
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> list[JobRecord]:
         """Move up to ``limit`` due jobs to running, each under a fresh lease token.
 
         Queues are served in the order given; within one, by priority desc, run_at, id.
-        Paused queues are skipped. Each claim counts one attempt.
+        Paused queues are skipped. Each claim counts one attempt. ``tasks``: only jobs
+        of these tasks are taken (the others are left waiting, in their order, for a
+        worker that has them); None takes any task.
         """
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
@@ -343,6 +348,7 @@ class Backend(Protocol):
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
         """A worker's turn: job_finish and job_claim in one call (a busy worker's loop
         makes one call per turn). The outcomes are durable when it returns. A store
@@ -382,6 +388,9 @@ class Backend(Protocol):
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         """{queue: {status: count}} for every queue that has jobs or is paused."""
+
+    def job_waiting_tasks(self) -> set[tuple[str, str]]:
+        """(queue, task) of every scheduled, queued or retrying job, each pair once."""
 
     # -- queues, events, workers ---------------------------------------------------
 

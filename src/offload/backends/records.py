@@ -30,7 +30,7 @@ RUN_COLUMNS = "id, task, queue, owner, status, started_at, completed_at, attempt
 ARCHIVED_RUN_COLUMNS = "job_id, task, queue, owner, status, started_at, completed_at, attempts, error"
 TOKEN_COLUMNS = "id, user, hash, admin, created_at, revoked_at"
 EVENT_COLUMNS = "seq, job_id, type, data, at, owner"
-WORKER_COLUMNS = "id, host, pid, queues, concurrency, started_at, heartbeat_at, running"
+WORKER_COLUMNS = "id, host, pid, queues, concurrency, started_at, heartbeat_at, running, tasks, stuck"
 STATS_COLUMNS = "task, succeeded, failed, cancelled, total_duration, last_run_at, last_status"
 
 
@@ -140,8 +140,10 @@ def event_record(row: Sequence[Any]) -> Event:
 
 def worker_record(row: Sequence[Any]) -> WorkerInfo:
     """A row in the order of WORKER_COLUMNS."""
+    loads = serialization.loads
+    tasks = None if row[8] is None else loads(row[8])
     return WorkerInfo(
-        row[0], row[1], row[2], serialization.loads(row[3]), row[4], row[5], row[6], serialization.loads(row[7])
+        row[0], row[1], row[2], loads(row[3]), row[4], row[5], row[6], loads(row[7]), tasks, loads(row[9])
     )
 
 
@@ -155,6 +157,8 @@ def worker_params(info: WorkerInfo) -> dict[str, Any]:
         "started_at": info.started_at,
         "heartbeat_at": info.heartbeat_at,
         "running": serialization.dumps(info.running),
+        "tasks": None if info.tasks is None else serialization.dumps(info.tasks),
+        "stuck": serialization.dumps(info.stuck),
     }
 
 

@@ -23,6 +23,7 @@ COMMANDS = {
     "serve": "serve",
     "tokens": "tokens",
     "keys": "keys",
+    "workers": "workers",
 }
 
 

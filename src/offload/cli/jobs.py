@@ -153,10 +153,14 @@ def resolve_job_id(app: App, typed: str) -> str:
 @app_option
 @url_option
 def show(job_id: str, app_spec: str | None, url: str | None) -> None:
-    """The whole job as JSON (traceback included). JOB_ID: the id or its first digits."""
+    """The whole job as JSON (traceback included; ``waiting_reason`` says why a waiting
+    job can't be claimed now). JOB_ID: the id or its first digits."""
+    from ..service import JobService
+
     app = load_app(app_spec, url)
     record = app.get_job(resolve_job_id(app, job_id)).record
-    click.echo(orjson.dumps(record.to_dict(include_traceback=True), option=orjson.OPT_INDENT_2).decode())
+    data = record.to_dict(include_traceback=True, waiting_reason=JobService(app).waiting_reason(record))
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
 @jobs.command()

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
+from dataclasses import dataclass
 from types import FrameType
 
 import click
 
+from ..errors import OffloadError
 from ..worker import Worker
-from ..worker.supervisor import Supervisor
+from ..worker.supervisor import HURRY, ChildLink, Supervisor
 from .loading import load_app, need_app
 
-SUPERVISED_ENV = "OFFLOAD_SUPERVISED"
+
+@dataclass(frozen=True)
+class Options:
+    app_spec: str | None
+    url: str | None
+    queues: str | None
+    concurrency: int
+    burst: bool
+    grace: float | None
 
 
 @click.command()
@@ -39,11 +48,17 @@ SUPERVISED_ENV = "OFFLOAD_SUPERVISED"
     default=1,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Worker processes under a supervisor that restarts dead ones.",
+    help="Worker processes under the supervisor, which replaces dead or stuck ones.",
 )
 @click.option("--burst", is_flag=True, help="Exit once no job is left to run.")
 @click.option(
     "--grace", type=float, default=None, help="Seconds running jobs get after SIGTERM (default from settings, 30)."
+)
+@click.option(
+    "--no-supervisor",
+    is_flag=True,
+    help="Run the worker in this process, without a supervisor (for debugging): nothing replaces it "
+    "when a timed-out task won't stop or a task kills it.",
 )
 def worker(
     app_spec: str | None,
@@ -53,20 +68,54 @@ def worker(
     processes: int,
     burst: bool,
     grace: float | None,
+    no_supervisor: bool,
 ) -> None:
-    """Run jobs. SIGTERM/SIGINT: stop claiming, let running jobs finish within the grace
-    period, then put the rest back to queued; a second signal stops at once."""
+    """Run jobs, in worker processes under a supervisor. SIGTERM/SIGINT: stop claiming,
+    let running jobs finish within the grace period, then put the rest back to queued;
+    a second signal stops at once."""
     need_app(app_spec)
-    if processes > 1:
-        argv = _child_argv()
-        sys.exit(Supervisor(argv, processes).run())
-    app = load_app(app_spec, url, tasks=True)
-    if grace is not None:
-        app.settings = app.settings.override(grace_s=grace)
-    names = [q.strip() for q in queues.split(",") if q.strip()] if queues else app.queues()
-    w = Worker(
-        app, queues=names, concurrency=concurrency, burst=burst, supervised=os.environ.get(SUPERVISED_ENV) == "1"
-    )
+    options = Options(app_spec, url, queues, concurrency, burst, grace)
+    if no_supervisor:
+        if processes > 1:
+            raise click.UsageError("--no-supervisor runs one process: leave out --processes")
+        sys.exit(run_worker(options, None))
+    sys.exit(Supervisor(lambda link: run_worker(options, link), processes).run())
+
+
+def run_worker(options: Options, link: ChildLink | None) -> int:
+    """One worker in this process (a supervisor's child when ``link`` is given)."""
+    try:
+        app = load_app(options.app_spec, options.url, tasks=True)
+        if options.grace is not None:
+            app.settings = app.settings.override(grace_s=options.grace)
+        names = [q.strip() for q in options.queues.split(",") if q.strip()] if options.queues else app.queues()
+        w = Worker(
+            app,
+            queues=names,
+            concurrency=options.concurrency,
+            burst=options.burst,
+            supervised=link is not None,
+            on_recycle=None if link is None else link.retiring,
+        )
+        app.backend  # opened and migrated: this child works  # noqa: B018
+    except OffloadError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return 1
+    except click.ClickException as exc:  # a bad --app, found in the child that loads it
+        exc.show()
+        return exc.exit_code
+    if link is None:
+        _stop_on_signals(w)
+    else:
+        # The supervisor counts the signals: SIGTERM is a graceful stop, HURRY one now.
+        signal.signal(signal.SIGTERM, lambda signum, frame: w.request_stop())
+        signal.signal(HURRY, lambda signum, frame: w.request_stop(0.0))
+        link.working()
+    return w.run()
+
+
+def _stop_on_signals(w: Worker) -> None:
+    """SIGTERM or SIGINT: a graceful stop; a second one: stop now."""
     signals = {"count": 0}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -75,22 +124,3 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    sys.exit(w.run())
-
-
-def _child_argv() -> list[str]:
-    """This command line, minus --processes, run as ``python -m offload``."""
-    args = sys.argv[1:]
-    out: list[str] = []
-    skip = False
-    for a in args:
-        if skip:
-            skip = False
-            continue
-        if a in ("--processes", "-p"):
-            skip = True
-            continue
-        if a.startswith("--processes="):
-            continue
-        out.append(a)
-    return [sys.executable, "-m", "offload", *out]

@@ -139,7 +139,8 @@ def offload_router(
     async def get_job(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
         record = await run_in_threadpool(service.get, me, job_id)
-        return _json(record.to_dict(include_traceback=me.admin))
+        reason = await service.waiting_reason_async(record)
+        return _json(record.to_dict(include_traceback=me.admin, waiting_reason=reason))
 
     @router.post("/jobs/{job_id}/cancel")
     @_answers

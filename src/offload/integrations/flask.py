@@ -113,7 +113,8 @@ class _Views:
     @_answers
     def get_job(self, job_id: str) -> Response:
         p = self.principal()
-        return _json(self.service.get(p, job_id).to_dict(include_traceback=p.admin))
+        record = self.service.get(p, job_id)
+        return _json(record.to_dict(include_traceback=p.admin, waiting_reason=self.service.waiting_reason(record)))
 
     @_answers
     def cancel(self, job_id: str) -> Response:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Event, JobFilter, WorkerInfo
 from ..errors import AccessDenied, InvalidField, InvalidRequest, JobNotFound, OffloadError
-from ..job import JobRecord, JobStatus, iso
+from ..job import WAITING, JobRecord, JobStatus, iso
 from .principal import Principal
 from .requests import ListQuery, SubmitRequest, plausible_id, text_param
+from .serving import Served, ServedCache
 
 if TYPE_CHECKING:
     from ..app import App
@@ -44,6 +45,7 @@ class JobService:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        self.served = ServedCache(self._live_workers)
 
     @property
     def backend(self) -> Backend:
@@ -86,6 +88,27 @@ class JobService:
         if record is None or not principal.may_see(record):
             raise JobNotFound(job_id)
         return self.app.reveal(record)
+
+    def waiting_reason(self, record: JobRecord) -> str | None:
+        """Why a waiting job can't be claimed now (no live worker serves its task), or
+        None. From a copy of the workers at most a second old."""
+        if record.status not in WAITING:
+            return None
+        return self.served.get().reason(record.queue, record.task)
+
+    async def waiting_reason_async(self, record: JobRecord) -> str | None:
+        """As waiting_reason, on an event loop: a stale copy is read again in a thread
+        when the store's reads go over the network."""
+        if record.status not in WAITING:
+            return None
+        if not self.served.fresh() and not self.backend.local_reads:
+            import asyncio  # only an API process gets here, and it has asyncio already
+
+            await asyncio.to_thread(self.served.refresh)
+        return self.served.get().reason(record.queue, record.task)
+
+    def _live_workers(self) -> list[WorkerInfo]:
+        return self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
 
     def list_jobs(self, principal: Principal, query: ListQuery) -> Page:
         """Newest first; ``next_cursor`` is None on the last page."""
@@ -150,10 +173,14 @@ class JobService:
         other users' jobs are left out."""
         infos = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
         mine: set[str] | None = None
-        if not principal.admin and any(w.running for w in infos):
+        if not principal.admin and any(w.running or w.stuck for w in infos):
             # the store's records, not app.list_jobs: only ids are needed, nothing to decrypt
             own = self.backend.job_list(JobFilter(status=JobStatus.RUNNING, owner=principal.user, limit=1000))
             mine = {r.id for r in own}
+            for job_id in {j for w in infos for j in w.stuck}:  # timed out: no longer running
+                record = self.backend.job_get(job_id)
+                if record is not None and principal.may_see(record):
+                    mine.add(job_id)
         return [_worker_json(w, mine) for w in infos]
 
     # -- events ---------------------------------------------------------------------------
@@ -196,12 +223,15 @@ class JobService:
         try:
             self.backend.ping()
             workers = self.backend.worker_list(alive_after=time.time() - WORKER_ALIVE_S)
+            served = Served.of(workers)
+            unserved = sorted({t for q, t in self.backend.job_waiting_tasks() if served.reason(q, t)})
         except OffloadError as exc:
             return False, {"status": "unavailable", "backend": {"engine": engine, "ok": False, "error": str(exc)}}
         return True, {
             "status": "ok",
             "backend": {"engine": engine, "ok": True},
             "workers": {"alive": len(workers), "slots": sum(w.concurrency for w in workers)},
+            "unserved_tasks": unserved,
         }
 
     def stats(self) -> dict[str, Any]:
@@ -226,6 +256,7 @@ def check_queue(app: App, principal: Principal, queue: str) -> None:
 
 def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:
     running = w.running if visible is None else [j for j in w.running if j in visible]
+    stuck = w.stuck if visible is None else [j for j in w.stuck if j in visible]
     return {
         "id": w.id,
         "host": w.host,
@@ -234,6 +265,9 @@ def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:
         "concurrency": w.concurrency,
         "running": running,
         "running_count": len(w.running),
+        "stuck": stuck,  # jobs that timed out while their threads still run: each holds a thread
+        "stuck_count": len(w.stuck),
+        "tasks": w.tasks,
         "started_at": iso(w.started_at),
         "last_heartbeat": iso(w.heartbeat_at),
     }

@@ -101,8 +101,8 @@ def server(request: Request | WebSocket) -> Server:
     return s
 
 
-def job_json(p: Principal, record: Any) -> dict[str, Any]:
-    data: dict[str, Any] = record.to_dict(include_traceback=p.admin)
+def job_json(p: Principal, record: Any, waiting_reason: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = record.to_dict(include_traceback=p.admin, waiting_reason=waiting_reason)
     return data
 
 
@@ -128,7 +128,8 @@ async def list_jobs(request: Request) -> Response:
     def answer() -> Response:
         p = s.principal(request)
         page = s.jobs.list_jobs(p, ListQuery.from_params(request.query_params))
-        return Json({"jobs": [job_json(p, r) for r in page.jobs], "next_cursor": page.next_cursor})
+        jobs = [job_json(p, r, s.jobs.waiting_reason(r)) for r in page.jobs]
+        return Json({"jobs": jobs, "next_cursor": page.next_cursor})
 
     return await s.read(answer)
 
@@ -140,11 +141,12 @@ async def get_job(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     if s.awaits_reads:
         p, record = await s.job_for(request, job_id)
-        return Json(job_json(p, record))
+        return Json(job_json(p, record, await s.jobs.waiting_reason_async(record)))
 
     def answer() -> Response:
         p = s.principal(request)
-        return Json(job_json(p, s.jobs.get(p, job_id)))
+        record = s.jobs.get(p, job_id)
+        return Json(job_json(p, record, s.jobs.waiting_reason(record)))
 
     return await s.read(answer)
 
@@ -266,7 +268,12 @@ async def health(request: Request) -> Response:
     ok, body = await s.health.check()
     worker = getattr(request.app.state, "worker", None)
     if worker is not None:
-        body["in_process_worker"] = {"slots": worker.concurrency, "running": len(worker.runs())}
+        body["in_process_worker"] = {
+            "slots": worker.concurrency,
+            "running": len(worker.runs()),
+            "stuck": len(worker.stuck()),
+            "alive": worker.alive,
+        }
     return Json(body, status_code=200 if ok else 503)
 
 

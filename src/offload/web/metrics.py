@@ -38,5 +38,8 @@ def render(stats: dict[str, Any]) -> str:
         "# HELP offload_worker_running_jobs Jobs the live workers are running.",
         "# TYPE offload_worker_running_jobs gauge",
         f"offload_worker_running_jobs {sum(len(w.running) for w in workers)}",
+        "# HELP offload_worker_stuck_threads Threads of live workers still busy with a job that timed out.",
+        "# TYPE offload_worker_stuck_threads gauge",
+        f"offload_worker_stuck_threads {sum(len(w.stuck) for w in workers)}",
     ]
     return "\n".join(lines) + "\n"

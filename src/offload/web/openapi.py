@@ -49,6 +49,7 @@ JOB = {
         "started_at",
         "completed_at",
         "duration",
+        "waiting_reason",
     ],
     "properties": {
         "id": {"type": "string"},
@@ -88,6 +89,10 @@ JOB = {
         "started_at": TIME,
         "completed_at": TIME,
         "duration": NULL_NUM,
+        "waiting_reason": {
+            **NULL_STR,
+            "description": "why a waiting job can't be claimed now (no live worker serves its task), else null",
+        },
     },
 }
 
@@ -162,6 +167,9 @@ WORKER = {
         "concurrency",
         "running",
         "running_count",
+        "stuck",
+        "stuck_count",
+        "tasks",
         "started_at",
         "last_heartbeat",
     ],
@@ -173,6 +181,18 @@ WORKER = {
         "concurrency": {"type": "integer"},
         "running": {"type": "array", "items": {"type": "string"}, "description": "ids of jobs you may see"},
         "running_count": {"type": "integer"},
+        "stuck": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "ids of jobs you may see that timed out while their threads still run",
+        },
+        "stuck_count": {"type": "integer"},
+        "tasks": {
+            "type": "array",
+            "nullable": True,
+            "items": {"type": "string"},
+            "description": "the tasks it claims; null: any (a worker that records none)",
+        },
         "started_at": TIME,
         "last_heartbeat": TIME,
     },
@@ -198,6 +218,11 @@ HEALTH = {
             },
         },
         "workers": {"type": "object"},
+        "unserved_tasks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "tasks with waiting jobs that no live worker serves",
+        },
     },
 }
 

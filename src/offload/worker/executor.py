@@ -16,7 +16,7 @@ from ..backends.base import Lease, Outcome
 from ..backends.records import by_position
 from ..context import JobContext
 from ..crypto import SEALED
-from ..errors import DecryptionFailed, JobCancelled, NotSerializable, UnknownTask
+from ..errors import DecryptionFailed, IsolatedTaskError, JobCancelled, NotSerializable, UnknownTask
 from ..job import JobRecord, JobStatus
 from ..names import storable
 from ..retry import Retry, backoff_delay
@@ -51,11 +51,19 @@ class Run:
         return Lease(self.record.id, self.ctx.token)
 
 
-def call_arguments(run: Run) -> tuple[list[Any], dict[str, Any]]:
+def plain_arguments(run: Run) -> tuple[list[Any], dict[str, Any]]:
+    """The job's args and kwargs as the task gets them: decrypted when the job is
+    encrypted (here, in the run's own thread or process hand-off)."""
     assert run.task is not None
     args, kwargs = run.record.args, run.record.kwargs
-    if args.__class__ is SEALED:  # encrypted: opened here, in the run's own thread
+    if args.__class__ is SEALED:
         args, kwargs = run.ctx.args, run.ctx.kwargs = run.task.app.keyring.open_call(run.record)
+    return args, kwargs
+
+
+def call_arguments(run: Run) -> tuple[list[Any], dict[str, Any]]:
+    assert run.task is not None
+    args, kwargs = plain_arguments(run)
     args = list(args)
     kwargs = dict(kwargs)
     if run.task.wants_context:
@@ -114,6 +122,8 @@ class Outcomes:
     def failed(self, run: Run, exc: BaseException) -> Outcome:
         if isinstance(exc, DecryptionFailed):  # the same keys would fail again: no retry
             return self._failed(run, str(exc), None)
+        if isinstance(exc, IsolatedTaskError):
+            return self._isolated_failed(run, exc)
         tb = "".join(traceback.format_exception(exc))
         if isinstance(exc, Retry):
             return self._retry_or_fail(run, exc.reason, None, exc.delay)
@@ -133,6 +143,16 @@ class Outcomes:
         if isinstance(exc, run.task.options.dont_retry_for):
             return self._failed(run, error, tb)
         return self._retry_or_fail(run, error, tb, None)
+
+    def _isolated_failed(self, run: Run, exc: IsolatedTaskError) -> Outcome:
+        """As failed, for an exception raised in the task's own process: known by the
+        names of its classes."""
+        assert run.task is not None
+        if exc.final or any(f"{c.__module__}.{c.__qualname__}" in exc.mro for c in run.task.options.dont_retry_for):
+            return self._failed(run, exc.error, exc.remote_traceback)
+        if "builtins.TimeoutError" in exc.mro and run.record.timeout:
+            return self.timed_out(run)
+        return self._retry_or_fail(run, exc.error, exc.remote_traceback, None)
 
     def _failed(self, run: Run, error: str, tb: str | None) -> Outcome:
         error, tb = storable(error), None if tb is None else storable(tb)  # a NUL must not lose the outcome

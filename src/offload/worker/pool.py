@@ -14,25 +14,47 @@ if TYPE_CHECKING:
 
 
 class ThreadPool:
-    """A fixed set of daemon threads. Daemon, so that a task stuck in C code can't
-    keep the process alive after the worker released its job."""
+    """A set of daemon threads, ``size`` of them serving at any time. Daemon, so that a
+    task stuck in C code can't keep the process alive after the worker released its job.
+
+    A thread whose run timed out and won't return holds no slot: ``grow()`` starts a
+    thread in its place, and when the stuck run does come back, its thread ends
+    (``retire_current``) instead of serving on.
+    """
 
     def __init__(self, size: int, name: str = "offload-task") -> None:
         self._q: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True) for i in range(size)]
-        for t in self._threads:
-            t.start()
+        self._name = name
+        self._local = threading.local()
+        self._threads: list[threading.Thread] = []
+        for _ in range(size):
+            self.grow()
 
     def _serve(self) -> None:
+        local = self._local
+        local.retire = False
         while (fn := self._q.get()) is not None:
             fn()
+            if local.retire:
+                return
 
     def submit(self, fn: Callable[[], None]) -> None:
         self._q.put(fn)
 
+    def grow(self) -> None:
+        """Start one more serving thread (in place of one that is stuck)."""
+        t = threading.Thread(target=self._serve, name=f"{self._name}-{len(self._threads)}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def retire_current(self) -> None:
+        """The calling thread of this pool ends once its current job returns."""
+        self._local.retire = True
+
     def shutdown(self) -> None:
-        for _ in self._threads:
-            self._q.put(None)
+        for t in self._threads:
+            if t.is_alive():
+                self._q.put(None)
 
 
 class AsyncLoop:

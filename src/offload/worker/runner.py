@@ -3,23 +3,25 @@ in batches (group commit)."""
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
 from ..context import JobContext
-from ..errors import JobCancelled, OffloadError
+from ..errors import OffloadError
 from ..job import JobRecord, JobStatus
 from .ahead import ClaimAhead
-from .executor import Outcomes, Run, run_async, run_sync
-from .pool import AsyncLoop, ThreadPool
+from .executor import Outcomes, Run
+from .outage import Outage
 from .services import Services
+from .slots import Slots
 
 if TYPE_CHECKING:
     from ..app import App
@@ -27,16 +29,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
-_SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Worker:
     """Runs jobs from ``queues`` (served in that order) with ``concurrency`` slots.
 
-    While runs are short it holds a few jobs more than its slots (see ``ahead``).
-    ``burst``: return once nothing is left to claim. ``supervised``: a child of
-    ``offload worker --processes``; it exits for a fresh process when a timed-out sync
-    task won't stop, and stops when its supervisor disappears.
+    While runs are short it holds a few jobs more than its slots (see ``ahead``). It
+    claims only jobs of the tasks its app has registered.
+
+    A sync task that outlives its timeout is recorded timed out at once, and its thread
+    is replaced, so the slot is free again; the thread is reported as stuck until it
+    returns. ``burst``: return once nothing is left to claim. ``supervised``: a child of
+    ``offload worker``'s supervisor: when a stuck thread won't stop, it calls
+    ``on_recycle`` (the supervisor starts a fresh child at once), stops claiming,
+    finishes its other jobs within the grace period and exits for good; it also stops
+    when its supervisor disappears.
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class Worker:
         concurrency: int = 4,
         burst: bool = False,
         supervised: bool = False,
+        on_recycle: Callable[[], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -55,6 +63,7 @@ class Worker:
         self.concurrency = concurrency
         self.burst = burst
         self.supervised = supervised
+        self.on_recycle = on_recycle
         self.id = f"{secrets.token_hex(5)}"
         self.exit_code = 0
         self.outcomes = Outcomes(app.settings)
@@ -62,17 +71,18 @@ class Worker:
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
-        self._stuck = 0  # threads still busy with a job that timed out
+        self.slots = Slots(self)
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
+        self.outage = Outage(self.id)
+        self._served: tuple[int, list[str]] = (-1, [])  # the app's task names, by how many it had
         self._stop_claiming = threading.Event()
         self._deadline: float | None = None  # monotonic end of the grace period
         self._stopped = threading.Event()
-        self._pool: ThreadPool | None = None
-        self._loop: AsyncLoop | None = None
         self._waiter: Waiter | None = None
         self._thread: threading.Thread | None = None
+        self._services: Services | None = None
 
     @property
     def backend(self) -> Backend:
@@ -81,39 +91,90 @@ class Worker:
     # -- control ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run in a background thread (``app.run_workers``)."""
+        """Run in a background thread (``app.run_workers``). Should the process exit
+        without calling stop(), the worker gives its jobs back at exit."""
         self._thread = threading.Thread(target=self.run, name=f"offload-worker-{self.id}", daemon=True)
         self._thread.start()
+        atexit.register(self._at_exit)
 
     def request_stop(self, grace: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace`` seconds, then go back to queued."""
         grace = self.app.settings.grace_s if grace is None else grace
         deadline = time.monotonic() + grace
-        self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+        if self._deadline is None or deadline < self._deadline:
+            log.info("worker %s stops claiming; running jobs get %gs", self.id, grace)
+            self._deadline = deadline
         self._stop_claiming.set()
         if self._waiter is not None:
             self._waiter.ring()
 
     def stop(self, grace: float | None = None, timeout: float | None = None) -> None:
-        """Stop and wait until the worker has finished (or released) its jobs."""
+        """Stop claiming, give running jobs ``grace`` seconds (default: the grace_s
+        setting), put the rest back to queued, and wait until that is done (at most
+        ``timeout`` seconds). For the shutdown hook of a web app that runs workers."""
+        atexit.unregister(self._at_exit)
         self.request_stop(grace)
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _at_exit(self) -> None:
+        self.stop(grace=0.0, timeout=10.0)
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """True while the worker runs: its loop and its background threads are up and
+        it was not asked to stop. A liveness check for a web app that runs workers."""
+        if self._services is None or self._stopped.is_set() or self._stop_claiming.is_set():
+            return False
+        if self._thread is not None and not self._thread.is_alive():
+            return False
+        return self._services.alive()
+
+    def health(self) -> dict[str, Any]:
+        """What the worker is doing, for a health endpoint: ``alive``, its slots, the
+        jobs it holds, the jobs whose timed-out threads still run (``stuck``), whether
+        it is stopping, and how it fares with the store (``store_ok``, and while that is
+        False, for how long it failed and when it tries again)."""
+        beaten = self._services.beaten if self._services is not None else None
+        return {
+            "alive": self.alive,
+            "id": self.id,
+            "slots": self.concurrency,
+            "running": len(self._running),
+            "stuck": self.stuck(),
+            "stopping": self._stop_claiming.is_set(),
+            "store_ok": not self.outage.failing,
+            "store_failing_s": round(self.outage.failing_for(), 3),
+            "store_retry_in_s": self.outage.pause,
+            "heartbeat_age_s": None if beaten is None else round(time.monotonic() - beaten, 3),
+        }
 
     def runs(self) -> list[Run]:
         with self._lock:
             return list(self._running.values())
+
+    def stuck(self) -> list[str]:
+        """Ids of the jobs whose timed-out threads are still busy."""
+        return self.slots.stuck_jobs()
+
+    def served(self) -> list[str]:
+        """The tasks this worker claims: every task its app has (read again when it grew)."""
+        count, names = self._served
+        if count != len(self.app.tasks):
+            names = sorted(self.app.tasks)
+            self._served = (len(names), names)
+        return names
 
     # -- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:
         """Claim and run until stopped (or, in burst mode, until nothing is left)."""
         self._waiter = self.backend.waiter(self.id, self.queues)
-        self._pool = ThreadPool(self.concurrency)
-        services = Services(self)
+        self.slots.open()
+        services = self._services = Services(self)
         services.start()
         log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
         try:
@@ -124,35 +185,42 @@ class Worker:
 
     def _loop_until_stopped(self, services: Services) -> None:
         assert self._waiter is not None
-        pause = 0.0  # > 0 while the store is failing
+        outage = self.outage
         while True:
-            if not services.alive():
-                log.error("worker %s: its background services died; stopping", self.id)
-                self.request_stop()
-            stopping = self._stop_claiming.is_set()
-            if stopping and (not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)):
+            if self._should_end(services):
                 return
-            if not stopping and self._stuck and self.supervised:
-                log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
-                self.exit_code = EXIT_RECYCLE
-                self.request_stop()
-                continue
-            if pause == 0.0:
+            stopping = self._stop_claiming.is_set()
+            if not outage.failing or outage.probed:
                 try:
                     if self._turn(claiming=not stopping):
                         continue
                 except OffloadError as exc:
                     self.lost_touch()
-                    pause = _backoff(pause)
-                    log.warning("worker %s: the store failed (%s); retrying in %.1fs", self.id, exc, pause)
-                if self.burst and not self._running and not self._done and pause == 0.0:
+                    outage.failed(exc)
+                if self.burst and not self._running and not self._done and not outage.failing:
                     return
             self._idle = True
-            if not self._done or pause:  # an outcome that came meanwhile did not ring
-                self._waiter.wait(pause or (0.05 if stopping else self.app.settings.poll_s))
+            if not self._done or outage.failing:  # an outcome that came meanwhile did not ring
+                self._waiter.wait(outage.pause or (0.05 if stopping else self.app.settings.poll_s))
             self._idle = False
-            if pause:
-                pause = 0.0 if self._probe() else _backoff(pause)
+            if outage.failing and not outage.probed:
+                outage.probe_answered(self._probe())
+
+    def _should_end(self, services: Services) -> bool:
+        """Time to leave the loop? Also starts the stop for a worker whose services died,
+        or whose stuck thread calls for a fresh process."""
+        if not services.alive():
+            log.error("worker %s: its background services died; stopping", self.id)
+            self.request_stop()
+        if self._stop_claiming.is_set():
+            return not self._running or (self._deadline is not None and time.monotonic() >= self._deadline)
+        if self.supervised and self.slots.stuck_for_good():
+            log.warning("worker %s: a timed-out task won't stop; recycling this process", self.id)
+            self.exit_code = EXIT_RECYCLE
+            if self.on_recycle is not None:
+                self.on_recycle()  # a fresh process takes over the slots now
+            self.request_stop()
+        return False
 
     def _probe(self) -> bool:
         try:
@@ -176,7 +244,7 @@ class Worker:
         while self._done:
             batch.append(self._done.popleft())
         self.ahead.ran(run.ran_s for run, _ in batch)
-        held = len(self._running) - len(batch) + self._stuck
+        held = len(self._running) - len(batch)  # a stuck thread holds no slot: it was replaced
         free = self.concurrency + self.ahead.extra - held if claiming else 0
         if not batch and free <= 0:
             return False
@@ -196,18 +264,20 @@ class Worker:
                     limit=max(free, 0),
                     worker_id=self.id,
                     lease_s=s.lease_s,
+                    tasks=self.served(),
                 )
             else:
-                written, jobs = (
-                    set(),
-                    self.backend.job_claim(queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s),
+                claimed = self.backend.job_claim(
+                    queues=self.queues, limit=free, worker_id=self.id, lease_s=s.lease_s, tasks=self.served()
                 )
+                written, jobs = set(), claimed
         except ClaimFailed as exc:  # the outcomes stand: only the claim is to ask again
             self._retire(batch, exc.written | released)
             raise
         except OffloadError:
             self._done.extendleft(reversed(batch))  # keep them; write again later
             raise
+        self.outage.succeeded()
         self._retire(batch, written | released)
         for record in jobs:
             self._dispatch(record)
@@ -238,80 +308,24 @@ class Worker:
         if task is None:
             self.finish(run, self.outcomes.unknown_task(run, list(self.app.tasks)))
         else:
-            self._start(run)
-
-    def _start(self, run: Run) -> None:
-        """Hand a run to a free slot, or to the line for the next one."""
-        assert run.task is not None
-        if run.task.is_async:
-            if self._loop is None:
-                self._loop = AsyncLoop(self.concurrency)
-            future = run.future = self._loop.submit(self._execute_async(run))
-            future.add_done_callback(lambda f: self._after(run, f))
-        else:
-            assert self._pool is not None
-            self._pool.submit(lambda: self._execute_sync(run))
-
-    def _begin(self, run: Run) -> bool:
-        """A slot is free for ``run``: start it, unless it was given back meanwhile (or
-        handed to a slot twice, see Services.give_back_waiting)."""
-        with run.lock:
-            if run.done or run.begun:
-                return False
-            run.begun = True
-            run.started = time.monotonic()
-            return True
-
-    def _execute_sync(self, run: Run) -> None:
-        if not self._begin(run):
-            return
-        if run.record.timeout:
-            run.deadline = run.started + run.record.timeout
-        try:
-            if run.ctx.lost:  # its lease went while it waited for a slot: it goes back unrun
-                raise JobCancelled(run.record.id)
-            value = run_sync(run)
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes the job's outcome
-            self.finish(run, self.outcomes.failed(run, exc))
-        else:
-            self.finish(run, self.outcomes.completed(run, value))
-
-    async def _execute_async(self, run: Run) -> Any:
-        if not self._begin(run):
-            return _SKIPPED
-        if run.ctx.lost:
-            raise JobCancelled(run.record.id)
-        return await run_async(run)
-
-    def _after(self, run: Run, future: Any) -> None:
-        try:
-            value = future.result()
-            if value is _SKIPPED:
-                return
-        except BaseException as exc:  # noqa: BLE001
-            self.finish(run, self.outcomes.failed(run, exc))
-        else:
-            self.finish(run, self.outcomes.completed(run, value))
+            self.slots.start(run)
 
     def finish(self, run: Run, outcome: Outcome) -> None:
         """Hand an outcome to the loop for the next group commit."""
         with run.lock:
-            if run.abandoned:  # the thread of a timed-out run came back: free its slot
-                with self._lock:
-                    self._stuck -= 1
-                outcome = None  # type: ignore[assignment]
-            elif run.done:
+            if run.abandoned:  # timed out or given back: what it returned now is dropped
+                self.slots.returned(run)
                 return
-            else:
-                run.done = True
-        if outcome is not None:
-            run.ran_s = time.monotonic() - run.started
-            self._done.append((run, outcome))
-            if self._all_in():
-                self._all_done.set()
+            if run.done:
+                return
+            run.done = True
+        run.ran_s = time.monotonic() - run.started
+        self._done.append((run, outcome))
+        if self._all_in():
+            self._all_done.set()
         # Ring only a loop that waits: a busy one takes the outcome with its next turn. It
         # sets _idle before it looks at _done one last time, so one of the two sees the other.
-        if self._waiter is not None and (self._idle or outcome is None):
+        if self._waiter is not None and self._idle:
             self._waiter.ring()
 
     # -- called by Services -----------------------------------------------------------------
@@ -320,13 +334,14 @@ class Worker:
         self.out_of_touch_at = time.monotonic()
 
     def time_out(self, run: Run) -> None:
-        """A sync task ran past its timeout: record it now; its thread is abandoned."""
+        """A sync task ran past its timeout: record it now. An isolated one's process is
+        killed (by the thread that waits for it); a thread that runs the task itself is
+        abandoned, and another thread takes its slot."""
         with run.lock:
             if run.done:
                 return
             run.done = run.abandoned = True
-        with self._lock:
-            self._stuck += 1
+            self.slots.replace(run)
         run.ctx.request_cancel()  # a cooperative task will stop at its next check
         run.ran_s = time.monotonic() - run.started
         self._done.append((run, self.outcomes.timed_out(run)))
@@ -337,7 +352,7 @@ class Worker:
         """Put a run taken out of line back in it (a give-back the store refused)."""
         with run.lock:
             run.done = False
-        self._start(run)
+        self.slots.start(run)
 
     def forget(self, runs: list[Run]) -> None:
         """Stop holding runs that were given back before they began."""
@@ -386,16 +401,9 @@ class Worker:
             self.backend.worker_remove(self.id)
         if self._waiter is not None:
             self._waiter.close()
-        if self._pool is not None:
-            self._pool.shutdown()
-        if self._loop is not None:
-            self._loop.shutdown()
+        self.slots.close()
         self._stopped.set()
         log.info("worker %s stopped", self.id)
-
-
-def _backoff(pause: float) -> float:
-    return min(5.0, max(0.1, pause * 2))
 
 
 def _stopped(run: Run, outcome: Outcome) -> bool:

@@ -25,11 +25,14 @@ GIVE_BACK_S = 0.1  # a job claimed ahead that waited this long for a slot goes b
 
 
 class Every:
-    """Runs ``fn`` when ``period`` seconds passed since its last run."""
+    """Runs ``fn`` when ``period`` seconds passed since its last run. A store that keeps
+    failing is logged when it starts failing and when the duty works again, not at
+    every period."""
 
     def __init__(self, period: float, fn: Callable[[], None], name: str, on_store_error: Callable[[], None]) -> None:
         self.period, self.fn, self.name, self.on_store_error = period, fn, name, on_store_error
         self.next = 0.0
+        self.failing = False
 
     def tick(self, now: float) -> None:
         if now < self.next:
@@ -39,9 +42,15 @@ class Every:
             self.fn()
         except OffloadError as exc:  # the store is down: try again next period
             self.on_store_error()
-            log.warning("worker %s failed: %s", self.name, exc)
+            level = logging.DEBUG if self.failing else logging.WARNING
+            log.log(level, "worker %s failed: %s", self.name, exc)
+            self.failing = True
         except Exception:
             log.exception("worker %s failed", self.name)
+        else:
+            if self.failing:
+                log.info("worker %s works again", self.name)
+                self.failing = False
 
 
 class Services:
@@ -155,7 +164,7 @@ class Services:
 
     def heartbeat(self) -> None:
         w = self.w
-        runs = w.runs()
+        runs, stuck = w.runs(), w.stuck()
         s = w.app.settings
         if self._out_of_touch() and runs:
             # Another worker may already run these jobs.
@@ -183,6 +192,8 @@ class Services:
                 started_at=self.started_at,
                 heartbeat_at=time.time(),
                 running=[r.record.id for r in runs],
+                tasks=w.served(),
+                stuck=stuck,
             )
         )
         self.beaten = asked

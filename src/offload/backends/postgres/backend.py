@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -118,6 +119,10 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
                 counts.setdefault(name, {})
         return counts
 
+    def job_waiting_tasks(self) -> set[tuple[str, str]]:
+        with self.db.connection() as conn:
+            return {(queue, task) for queue, task in conn.execute(self.q.JOB_WAITING_TASKS).fetchall()}
+
     # -- the worker's writes --------------------------------------------------------------
 
     def job_claim(
@@ -128,6 +133,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> list[JobRecord]:
         """A claim alone commits without waiting for the WAL flush (docs/postgres.md,
         "Durability of claims"): if the server crashes before the flush, the jobs are
@@ -135,51 +141,27 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         one statement, so one round trip."""
         if limit <= 0 or not queues:
             return []
+        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         if len(queues) == 1:
             with self.db.connection() as conn:
-                return _claimed(self._claim_one(conn, queues[0], limit, worker_id, lease_s, now, relaxed=True))
+                return _claimed(self._claim_one(conn, queues[0], limit, claim, relaxed=True))
         with self.db.transaction() as cur:
-            return self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=True)
+            return self._claim(cur, queues, limit, claim, relaxed=True)
 
     def _claim_one(
-        self,
-        conn: psycopg.Connection[Any],
-        queue: str,
-        limit: int,
-        worker_id: str,
-        lease_s: float,
-        now: float | None,
-        *,
-        relaxed: bool,
+        self, conn: psycopg.Connection[Any], queue: str, limit: int, claim: _Claim, *, relaxed: bool
     ) -> Cursor:
-        params = {
-            "queue": queue,
-            "limit": limit,
-            "worker_id": worker_id,
-            "lease_s": lease_s,
-            "now": now,
-            "relaxed": relaxed,
-        }
-        return conn.execute(self.q.JOB_CLAIM, params)
+        return conn.execute(self.q.JOB_CLAIM, claim.params(queue, limit, relaxed))
 
     def _claim(
-        self,
-        cur: Cursor,
-        queues: Sequence[str],
-        limit: int,
-        worker_id: str,
-        lease_s: float,
-        now: float | None,
-        *,
-        relaxed: bool,
+        self, cur: Cursor, queues: Sequence[str], limit: int, claim: _Claim, *, relaxed: bool
     ) -> list[JobRecord]:
         """One statement per queue, in the order given, until ``limit`` jobs are claimed."""
         claimed: list[JobRecord] = []
         for queue in queues:
             if len(claimed) >= limit:
                 break
-            params = {"queue": queue, "limit": limit - len(claimed), "worker_id": worker_id, "lease_s": lease_s}
-            cur.execute(self.q.JOB_CLAIM, {**params, "now": now, "relaxed": relaxed})
+            cur.execute(self.q.JOB_CLAIM, claim.params(queue, limit - len(claimed), relaxed))
             claimed.extend(_claimed(cur))
         return claimed
 
@@ -192,6 +174,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
         """The outcomes and the claim at the same time, on two connections: the server
         runs each in a process of its own, so a turn costs the longer of the two instead
@@ -205,15 +188,18 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         A retry due now may be claimed in the same turn: when one is among the outcomes,
         the claim follows them in their transaction instead."""
         if not outcomes:
-            return set(), self.job_claim(queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now)
+            return set(), self.job_claim(
+                queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now, tasks=tasks
+            )
+        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         serial = self.settings.pool_max < 2  # both halves at once need two connections
         if serial or limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
             with self.db.transaction() as cur:
                 written = self._finish(cur, outcomes, now)
-                claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=False)
+                claimed = self._claim(cur, queues, limit, claim, relaxed=False)
             return written, claimed
         outcomes_written: Future[bool] = Future()
-        claiming = self._turns.submit(self._claim_after, outcomes_written, queues, limit, worker_id, lease_s, now)
+        claiming = self._turns.submit(self._claim_after, outcomes_written, queues, limit, claim)
         try:
             written = self.job_finish(outcomes, now=now)
         except BaseException:
@@ -227,17 +213,11 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             raise ClaimFailed(written, exc) from exc
 
     def _claim_after(
-        self,
-        outcomes_written: Future[bool],
-        queues: Sequence[str],
-        limit: int,
-        worker_id: str,
-        lease_s: float,
-        now: float | None,
+        self, outcomes_written: Future[bool], queues: Sequence[str], limit: int, claim: _Claim
     ) -> list[JobRecord]:
         """A turn's claim, committed only if the turn's outcomes were (see above)."""
         with self.db.transaction() as cur:
-            claimed = self._claim(cur, queues, limit, worker_id, lease_s, now, relaxed=True)
+            claimed = self._claim(cur, queues, limit, claim, relaxed=True)
             if not outcomes_written.result():
                 claimed = []
                 raise psycopg.Rollback()  # leaves the block, the claim undone
@@ -375,6 +355,27 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         waiter = NotifyWaiter(self.settings.conninfo, self.channel, queues, name=worker_id)
         self._waiters.append(waiter)
         return waiter
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What every statement of one claim shares."""
+
+    worker_id: str
+    lease_s: float
+    now: float | None
+    tasks: list[str] | None  # None: any task
+
+    def params(self, queue: str, limit: int, relaxed: bool) -> dict[str, Any]:
+        return {
+            "queue": queue,
+            "limit": limit,
+            "worker_id": self.worker_id,
+            "lease_s": self.lease_s,
+            "now": self.now,
+            "relaxed": relaxed,
+            "tasks": self.tasks,
+        }
 
 
 def _claimed(cur: Cursor) -> list[JobRecord]:

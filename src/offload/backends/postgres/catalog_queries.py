@@ -52,9 +52,11 @@ ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
 """
 
 WORKER_BEAT = """
-INSERT INTO {s}.workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running)
-VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(concurrency)s, %(started_at)s, %(heartbeat_at)s, %(running)s)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running
+INSERT INTO {s}.workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running, tasks, stuck)
+VALUES (%(id)s, %(host)s, %(pid)s, %(queues)s, %(concurrency)s, %(started_at)s, %(heartbeat_at)s, %(running)s,
+        %(tasks)s, %(stuck)s)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running,
+    tasks = excluded.tasks, stuck = excluded.stuck
 """
 
 WORKER_REMOVE = "DELETE FROM {s}.workers WHERE id = %(id)s"
@@ -62,7 +64,7 @@ WORKER_REMOVE = "DELETE FROM {s}.workers WHERE id = %(id)s"
 WORKER_PRUNE = "DELETE FROM {s}.workers WHERE heartbeat_at < %(before)s"
 
 WORKER_LIST = """
-SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running
+SELECT id, host, pid, queues, concurrency, started_at, heartbeat_at, running, tasks, stuck
 FROM {s}.workers WHERE heartbeat_at >= %(alive_after)s ORDER BY started_at
 """
 

@@ -118,6 +118,11 @@ JOB_STATUS_LOCKED = "SELECT status FROM {s}.jobs WHERE id = %(id)s FOR UPDATE"
 
 JOB_COUNTS = "SELECT queue, status, count(*) FROM {s}.jobs GROUP BY queue, status"
 
+# The waiting jobs only (the claim index's condition), for /api/health.
+JOB_WAITING_TASKS = """
+SELECT DISTINCT queue, task FROM {s}.jobs WHERE status IN ('scheduled', 'queued', 'retrying')
+"""
+
 QUEUE_NAMES = "SELECT name FROM {s}.queues"
 
 # -- the worker's writes --------------------------------------------------------------
@@ -125,10 +130,12 @@ QUEUE_NAMES = "SELECT name FROM {s}.queues"
 PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
 
 # One queue per statement, so that the claim index serves both the filter and the
-# order. SKIP LOCKED: concurrent claimers pass over each other's rows instead of
-# waiting; in READ COMMITTED a row that changed after the snapshot is re-checked
-# against the WHERE once it is locked, so a job is never claimed twice. MATERIALIZED
-# makes the locking sub-select run exactly once. The UPDATE repeats the status guard.
+# order. Only jobs of the worker's tasks are taken (%(tasks)s; NULL: any task): a job
+# of another task is left in line for a worker that has it. SKIP LOCKED: concurrent
+# claimers pass over each other's rows instead of waiting; in READ COMMITTED a row that
+# changed after the snapshot is re-checked against the WHERE once it is locked, so a job
+# is never claimed twice. MATERIALIZED makes the locking sub-select run exactly once.
+# The UPDATE repeats the status guard.
 #
 # With relaxed true (a transaction that claims and does nothing else), the commit
 # returns before the WAL is flushed: see docs/postgres.md, "Durability of claims". The
@@ -142,6 +149,7 @@ WITH t AS (
 picked AS MATERIALIZED (
     SELECT id FROM {s}.jobs, t
     WHERE queue = %(queue)s AND status IN ('scheduled', 'queued', 'retrying') AND run_at <= t.now
+      AND (%(tasks)s::text[] IS NULL OR task = ANY(%(tasks)s::text[]))
       AND NOT EXISTS (SELECT 1 FROM {s}.queues WHERE name = %(queue)s AND paused)
     ORDER BY priority DESC, run_at, id
     LIMIT %(limit)s
@@ -203,6 +211,10 @@ WITH u AS (
 SELECT id FROM u
 """
 
+# A run that returned (or asked for a retry) after somebody asked to cancel its job ends
+# cancelled; what it returned is kept as the result (see JOB_FINISH_MANY).
+CANCELS = "(j.cancel_requested AND o.status IN ('completed', 'retrying'))"
+
 # A worker's finished runs in one statement: the outcomes come in as parallel arrays
 # (o.n is each one's place in the batch) and their progress and message events as
 # arrays of their own, ev_of naming the outcome each belongs to. Each run's events come
@@ -225,8 +237,10 @@ o AS MATERIALIZED (
 ),
 u AS (
     UPDATE {s}.jobs AS j
-    SET status = o.status, result = o.result, error = o.error, traceback = o.traceback,
-        completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') THEN t.now END,
+    SET status = CASE WHEN {cancels} THEN 'cancelled' ELSE o.status END,
+        result = o.result, traceback = o.traceback,
+        error = CASE WHEN {cancels} THEN 'cancelled on request' ELSE o.error END,
+        completed_at = CASE WHEN o.status IN ('completed', 'failed', 'cancelled') OR {cancels} THEN t.now END,
         run_at = coalesce(o.run_at, j.run_at),
         progress_current = coalesce(o.current, j.progress_current),
         progress_total = coalesce(o.total, j.progress_total),
@@ -263,7 +277,7 @@ stats AS (
 )
 SELECT id FROM u
 """
-)
+).replace("{cancels}", CANCELS)
 
 # Graceful shutdown: back to queued at once, and the attempt does not count. A job
 # somebody asked to cancel is not put back: the request is honoured now.

@@ -257,6 +257,12 @@ MIGRATIONS: list[str] = [
 
     ALTER TABLE {s}.task_stats ADD COLUMN cleared_at double precision;
     """,
+    # 7: workers record the tasks they serve (NULL: a worker from before this step, which
+    # claims any task) and the jobs whose timed-out threads still run
+    """
+    ALTER TABLE {s}.workers ADD COLUMN tasks text;                        -- JSON list of task names
+    ALTER TABLE {s}.workers ADD COLUMN stuck text NOT NULL DEFAULT '[]';  -- JSON list of job ids
+    """,
 ]
 
 # Run before the migrations, in the same transaction, under the advisory lock.

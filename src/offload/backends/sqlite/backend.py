@@ -133,6 +133,10 @@ class SQLiteBackend:
                 counts.setdefault(name, {})
         return counts
 
+    def job_waiting_tasks(self) -> set[tuple[str, str]]:
+        with self.db.errors():
+            return {(queue, task) for queue, task in self.db.get().execute(q.JOB_WAITING_TASKS)}
+
     # -- the worker's writes --------------------------------------------------------------
 
     def job_claim(
@@ -143,9 +147,10 @@ class SQLiteBackend:
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> list[JobRecord]:
         with self.db.write() as c:
-            return writes.claim(c, queues, limit, worker_id, lease_s, _now(now))
+            return writes.claim(c, queues, limit, worker_id, lease_s, _now(now), tasks)
 
     def job_finish_and_claim(
         self,
@@ -156,11 +161,12 @@ class SQLiteBackend:
         worker_id: str,
         lease_s: float,
         now: float | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
         now = _now(now)
         with self.db.write() as c:
             written = writes.finish(c, outcomes, now)
-            claimed = writes.claim(c, queues, limit, worker_id, lease_s, now) if limit > 0 else []
+            claimed = writes.claim(c, queues, limit, worker_id, lease_s, now, tasks) if limit > 0 else []
         return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:

@@ -85,26 +85,33 @@ JOB_IDS_BETWEEN = "SELECT id FROM jobs WHERE id BETWEEN :low AND :high ORDER BY 
 
 JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 
+# The claim index holds queue and task of every waiting job, and nothing else.
+JOB_WAITING_TASKS = f"SELECT DISTINCT queue, task FROM jobs INDEXED BY jobs_claim WHERE {WAITING}"
+
 # -- the worker's writes --------------------------------------------------------------
 
 PAUSED_QUEUES = "SELECT name FROM queues WHERE paused = 1"
 
 # One queue at a time, so that the claim index serves both the filter and the order.
 # A paused queue gives nothing (the check runs once per statement, not per row).
-JOB_CLAIM = f"""
+# JOB_CLAIM_TASKS takes only jobs of the tasks named in :tasks (a JSON list): the claim
+# index holds each job's task, so the check costs no read of the job's row.
+_JOB_CLAIM = f"""
 UPDATE jobs
 SET status = 'running', attempts = attempts + 1, worker_id = :worker_id,
     lease_token = lower(hex(randomblob(8))), lease_expires_at = :expires,
     started_at = :now, cancel_requested = 0
 WHERE id IN (
-    SELECT id FROM jobs
-    WHERE queue = :queue AND {WAITING} AND run_at <= :now
+    SELECT id FROM jobs INDEXED BY jobs_claim
+    WHERE queue = :queue AND {WAITING} AND run_at <= :now {{tasks}}
       AND NOT EXISTS (SELECT 1 FROM queues WHERE name = :queue AND paused = 1)
     ORDER BY priority DESC, run_at, id
     LIMIT :limit
 )
 RETURNING {JOB_COLUMNS}
 """
+JOB_CLAIM = _JOB_CLAIM.replace("{tasks}", "")
+JOB_CLAIM_TASKS = _JOB_CLAIM.replace("{tasks}", "AND task IN (SELECT value FROM json_each(:tasks))")
 
 JOB_HEARTBEAT = """
 UPDATE jobs SET lease_expires_at = :expires
@@ -123,10 +130,16 @@ RETURNING id, owner
 # Finish a batch of runs in one statement: one row of values per outcome, each
 # (id, token, status, result, error, traceback, run_at, current, total, message,
 # messages), then `now`. A statement per outcome costs twice as much: RETURNING has a
-# fixed cost per statement. Only runs still held under their lease are written.
+# fixed cost per statement. Only runs still held under their lease are written. A run
+# that returned (or asked for a retry) after somebody asked to cancel its job ends
+# cancelled; what it returned is kept as the result.
 FINISH_COLUMNS = 11
 FINISH_NULLABLE = tuple(range(3, FINISH_COLUMNS))  # result to messages: often None for a whole turn
 FINISH_BATCH = 500  # rows per statement: 5,501 parameters, under SQLite's 32,766
+
+
+# An outcome that a cancel request turns into "cancelled" (see job_finish)
+CANCELS = "(jobs.cancel_requested AND v.status IN ('completed', 'retrying'))"
 
 
 @functools.lru_cache(maxsize=64)
@@ -138,8 +151,10 @@ def job_finish(rows: int, null: tuple[int, ...] = ()) -> str:
 WITH v (id, token, status, result, error, traceback, run_at, current, total, message, messages)
     AS (VALUES {values})
 UPDATE jobs
-SET status = v.status, result = v.result, error = v.error, traceback = v.traceback,
-    completed_at = CASE WHEN v.status IN ('completed', 'failed', 'cancelled') THEN ? END,
+SET status = CASE WHEN {CANCELS} THEN 'cancelled' ELSE v.status END,
+    result = v.result, traceback = v.traceback,
+    error = CASE WHEN {CANCELS} THEN 'cancelled on request' ELSE v.error END,
+    completed_at = CASE WHEN v.status IN ('completed', 'failed', 'cancelled') OR {CANCELS} THEN ? END,
     run_at = coalesce(v.run_at, jobs.run_at),
     progress_current = coalesce(v.current, progress_current),
     progress_total = coalesce(v.total, progress_total),
@@ -261,9 +276,10 @@ ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
 """
 
 WORKER_BEAT = """
-INSERT INTO workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running)
-VALUES (:id, :host, :pid, :queues, :concurrency, :started_at, :heartbeat_at, :running)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running
+INSERT INTO workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running, tasks, stuck)
+VALUES (:id, :host, :pid, :queues, :concurrency, :started_at, :heartbeat_at, :running, :tasks, :stuck)
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running,
+    tasks = excluded.tasks, stuck = excluded.stuck
 """
 
 WORKER_REMOVE = "DELETE FROM workers WHERE id = :id"

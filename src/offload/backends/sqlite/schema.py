@@ -200,6 +200,17 @@ MIGRATIONS: list[str] = [
 
     ALTER TABLE task_stats ADD COLUMN cleared_at REAL;
     """,
+    # 8: workers record the tasks they serve (NULL: a worker from before this step, which
+    # claims any task) and the jobs whose timed-out threads still run. The claim index
+    # carries the task after its sort columns: a worker claims only tasks it has, and
+    # checks that in the index without reading the job's row.
+    """
+    ALTER TABLE workers ADD COLUMN tasks TEXT;                       -- JSON list of task names
+    ALTER TABLE workers ADD COLUMN stuck TEXT NOT NULL DEFAULT '[]'; -- JSON list of job ids
+    DROP INDEX jobs_claim;
+    CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id, task)
+        WHERE status = 'scheduled' OR status = 'queued' OR status = 'retrying';
+    """,
 ]
 
 

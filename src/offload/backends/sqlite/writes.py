@@ -103,9 +103,18 @@ def _insert_one(c: sqlite3.Connection, job: NewJob, row: tuple[Any, ...]) -> Ins
 
 
 def claim(
-    c: sqlite3.Connection, queues: Sequence[str], limit: int, worker_id: str, lease_s: float, now: float
+    c: sqlite3.Connection,
+    queues: Sequence[str],
+    limit: int,
+    worker_id: str,
+    lease_s: float,
+    now: float,
+    tasks: Sequence[str] | None = None,
 ) -> list[JobRecord]:
+    """Up to `limit` jobs of `queues` (in that order), of `tasks` only unless None."""
     claimed: list[JobRecord] = []
+    sql = q.JOB_CLAIM if tasks is None else q.JOB_CLAIM_TASKS
+    tasks_json = None if tasks is None else serialization.dumps(list(tasks))
     for queue in queues:
         if len(claimed) >= limit:
             break
@@ -115,8 +124,9 @@ def claim(
             "worker_id": worker_id,
             "expires": now + lease_s,
             "now": now,
+            "tasks": tasks_json,
         }
-        found = [records.job_record(r) for r in c.execute(q.JOB_CLAIM, params)]
+        found = [records.job_record(r) for r in c.execute(sql, params)]
         found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         claimed.extend(found)
     status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
