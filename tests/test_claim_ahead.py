@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from offload.worker import services
 from offload.worker.ahead import ClaimAhead
 from tests.support.procs import wait_for

@@ -11,7 +11,7 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import TERMINAL, JobStatus
+from offload.records import TERMINAL, JobStatus
 from offload.service import Principal, ScheduleRequest, ScheduleService, SubmitRequest
 from offload.service.jobs import JobService
 from tests.support.procs import wait_for

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import offload
-from offload.backends.base import PruneRule
-from offload.job import JobStatus
+from offload.records import JobStatus, PruneRule
 from offload.stats import clear_stats, recent_failures, task_history, task_stats
 from tests.support.procs import wait_for
 

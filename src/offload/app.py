@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, overload
 
 from . import serialization
 from .backends import open_backend
-from .backends.base import Backend, JobFilter, NewJob, PruneRule
+from .backends.base import Backend
 from .crypto import SEALED, Keyring
 from .errors import ConfigurationError, InvalidArguments, InvalidRequest, JobNotFound, PayloadTooLarge, UnknownTask
 from .handle import JobHandle
-from .job import JobRecord, JobStatus, job_ids
 from .names import FILTER_RULE, KEY_RULE, NAME_RULE, is_filter, is_key, is_name
+from .records import JobFilter, JobRecord, JobStatus, NewJob, PruneRule, job_ids
 from .scheduler import Schedules
 from .settings import Settings
 from .task import Task, TaskOptions

@@ -151,6 +151,18 @@ class BackendUnavailable(BackendError):
     retryable = True
 
 
+class ClaimFailed(BackendError):
+    """job_finish_and_claim wrote the outcomes, but its claim failed: ``written`` are
+    the ids written (they stand), and nothing was claimed. The caller treats it as a
+    failing store (the claim may be asked again, later), and keeps no outcome to write
+    again."""
+
+    def __init__(self, written: set[str], cause: BackendError) -> None:
+        super().__init__(f"the outcomes were written, but the claim failed: {cause}")
+        self.written = written
+        self.retryable = cause.retryable
+
+
 class AuthenticationFailed(OffloadError):
     def __init__(self, reason: str = "a valid bearer token is required") -> None:
         super().__init__(reason)

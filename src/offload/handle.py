@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import JobCancelled, JobFailed, JobNotFound, WaitTimeout
-from .job import TERMINAL, JobRecord, JobStatus
+from .records import TERMINAL, JobRecord, JobStatus
 
 if TYPE_CHECKING:
     from .app import App

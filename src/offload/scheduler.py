@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .errors import OffloadError, ScheduleNotFound
-from .schedule import ScheduleRecord, fired, new_schedule_id, next_after, validate
+from .records import ScheduleRecord, new_schedule_id
+from .schedule import fired, next_after, validate
 
 if TYPE_CHECKING:
     from .app import App

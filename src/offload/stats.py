@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .job import iso
+from .records import iso
 
 if TYPE_CHECKING:
     from .app import App

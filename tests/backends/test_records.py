@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from offload.backends import records
-from offload.job import JobRecord, JobStatus
+from offload.records import JobRecord, JobStatus
 
 
 def test_job_columns_are_in_the_order_of_the_records_fields() -> None:
@@ -32,7 +32,7 @@ def test_a_row_becomes_the_record_it_names() -> None:
 
 
 def test_a_record_built_by_position_equals_the_constructed_one_and_stays_frozen() -> None:
-    from offload.backends.base import Outcome
+    from offload.records import Outcome
 
     build = records.by_position(Outcome)
     made = build("j1", "t1", JobStatus.FAILED, None, "boom", "tb", 5.0, None)

@@ -9,9 +9,17 @@ from typing import Any, TypeVar
 
 from .. import serialization
 from ..errors import InvalidRequest
-from ..job import JobRecord, JobStatus
-from ..schedule import ScheduleRecord
-from .base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
+from ..records import (
+    Event,
+    FinishedCount,
+    JobRecord,
+    JobStatus,
+    RunRecord,
+    ScheduleRecord,
+    TaskStats,
+    TokenRecord,
+    WorkerInfo,
+)
 
 T = TypeVar("T")
 

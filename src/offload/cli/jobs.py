@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.text import Text
 
 from ..app import App
-from ..job import TERMINAL, JobRecord, JobStatus, iso
+from ..records import TERMINAL, JobRecord, JobStatus, iso
 from .loading import load_app
 from .tables import Column, age, fit_ids, styled_status
 
@@ -205,7 +205,7 @@ def purge(
     app_spec: str | None, url: str | None, statuses: tuple[str, ...], older_than: float, task: str | None
 ) -> None:
     """Delete finished jobs now (retention also prunes on its own)."""
-    from ..backends.base import PruneRule
+    from ..records import PruneRule
 
     app = load_app(app_spec, url)
     before = time.time() - older_than

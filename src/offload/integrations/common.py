@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 from ..errors import JobNotFound
-from ..job import TERMINAL, iso
+from ..records import TERMINAL, iso
 from ..service import JobService, Principal
 from ..web.client import STATIC, client_file
 from ..web.events import Item, event_json

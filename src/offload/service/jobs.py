@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Event, JobFilter, WorkerInfo
+from ..backends.base import Backend
 from ..errors import AccessDenied, InvalidField, InvalidRequest, JobNotFound, OffloadError
-from ..job import WAITING, JobRecord, JobStatus, iso
+from ..records import WAITING, Event, JobFilter, JobRecord, JobStatus, WorkerInfo, iso
 from .principal import Principal
 from .requests import ListQuery, SubmitRequest, plausible_id, text_param
 from .serving import Served, ServedCache

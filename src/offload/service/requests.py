@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidField, InvalidRequest
-from ..job import JobStatus
 from ..names import FILTER_RULE, MAX_LENGTH, is_filter
+from ..records import JobStatus
 
 MAX_PAGE = 500
 MAX_KEY = MAX_LENGTH

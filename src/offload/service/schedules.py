@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from ..errors import InvalidField, ScheduleConflict, ScheduleNotFound
-from ..schedule import ScheduleRecord
+from ..records import ScheduleRecord
 from .jobs import check_queue
 from .principal import Principal
 from .requests import MAX_KEY

@@ -8,9 +8,8 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from ..backends.base import TokenRecord
 from ..errors import AuthenticationFailed, InvalidRequest
-from ..job import JobRecord
+from ..records import JobRecord, TokenRecord
 from .principal import Principal
 from .requests import MAX_KEY, plausible_id
 

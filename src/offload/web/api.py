@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 
 from ..app import App
-from ..job import JobRecord
+from ..records import JobRecord
 from ..service import (
     AccessDenied,
     JobService,

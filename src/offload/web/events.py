@@ -20,9 +20,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from ..backends.base import Event
 from ..errors import JobNotFound, OffloadError
-from ..job import TERMINAL, iso
+from ..records import TERMINAL, Event, iso
 from ..service import JobService, Principal
 
 log = logging.getLogger(__name__)

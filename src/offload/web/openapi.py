@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..job import JobStatus
 from ..names import FILTER_PATTERN, NAME_PATTERN
+from ..records import JobStatus
 
 NULL_NUM = {"type": "number", "nullable": True}
 NULL_STR = {"type": "string", "nullable": True}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..job import JobStatus
 from ..names import NAME_PATTERN
+from ..records import JobStatus
 from ..service.monitoring import MAX_HOURS, MAX_LIMIT
 from ..service.schedules import ID, MAX_INTERVAL
 from ..stats import HISTORY

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import serialization
-from ..backends.base import Lease, Outcome
 from ..backends.records import by_position
 from ..context import JobContext
 from ..crypto import SEALED
 from ..errors import DecryptionFailed, IsolatedTaskError, JobCancelled, NotSerializable, UnknownTask
-from ..job import JobRecord, JobStatus
 from ..names import storable
+from ..records import JobRecord, JobStatus, Lease, Outcome
 from ..retry import Retry, backoff_delay
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
+from ..backends.base import Backend, Waiter
 from ..context import JobContext
-from ..errors import OffloadError
-from ..job import JobRecord, JobStatus
+from ..errors import ClaimFailed, OffloadError
+from ..records import JobRecord, JobStatus, Outcome
 from .ahead import ClaimAhead
 from .executor import Outcomes, Run
 from .outage import Outage

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..backends.base import Progress, WorkerInfo
 from ..errors import OffloadError
+from ..records import Progress, WorkerInfo
 
 if TYPE_CHECKING:
     from .executor import Run

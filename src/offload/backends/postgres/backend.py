@@ -15,10 +15,22 @@ from typing import Any
 
 import psycopg
 
-from ...errors import BackendError, InvalidTransition, JobNotFound
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from ...errors import BackendError, ClaimFailed, InvalidTransition, JobNotFound
+from ...records import (
+    RUNS_KEPT,
+    TERMINAL,
+    WAITING,
+    HeartbeatResult,
+    JobFilter,
+    JobRecord,
+    JobStatus,
+    Lease,
+    Outcome,
+    Progress,
+    PruneRule,
+)
 from .. import records as shared
-from ..base import RUNS_KEPT, ClaimFailed, HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
+from ..base import Waiter
 from . import records
 from .aio import AsyncReads
 from .catalog import CatalogMixin

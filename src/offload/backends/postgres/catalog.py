@@ -8,9 +8,8 @@ from typing import Any
 
 import psycopg
 
-from ...schedule import ScheduleRecord
+from ...records import Event, FinishedCount, RunRecord, ScheduleRecord, TaskStats, TokenRecord, WorkerInfo
 from .. import records as shared
-from ..base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
 from .connection import Database
 from .queries import Queries
 

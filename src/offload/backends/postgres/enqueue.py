@@ -11,7 +11,7 @@ from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
 from ...errors import ConfigurationError, InvalidTransition
-from ..base import Inserted, NewJob
+from ...records import Inserted, NewJob
 from . import records
 from .connection import Database
 from .queries import Queries

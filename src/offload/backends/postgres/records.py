@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import serialization
-from ..base import NewJob, Outcome, Progress, PruneRule
+from ...records import NewJob, Outcome, Progress, PruneRule
 
 
 class StatsBatch:

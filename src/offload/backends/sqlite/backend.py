@@ -8,26 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ConfigurationError, InvalidTransition, JobNotFound
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
-from ...schedule import ScheduleRecord
-from .. import records
-from ..base import (
+from ...records import (
+    TERMINAL,
+    WAITING,
     Event,
     FinishedCount,
     HeartbeatResult,
     Inserted,
     JobFilter,
+    JobRecord,
+    JobStatus,
     Lease,
     NewJob,
     Outcome,
     Progress,
     PruneRule,
     RunRecord,
+    ScheduleRecord,
     TaskStats,
     TokenRecord,
-    Waiter,
     WorkerInfo,
 )
+from .. import records
+from ..base import Waiter
 from . import queries as q
 from . import reads, rows, writes
 from .bells import BellBoard

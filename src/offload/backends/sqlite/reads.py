@@ -5,9 +5,8 @@ checks) is about a third of a lookup."""
 
 from __future__ import annotations
 
-from ...job import JobRecord
+from ...records import JobRecord, TokenRecord
 from .. import records
-from ..base import TokenRecord
 from . import queries as q
 from .connection import Connections
 

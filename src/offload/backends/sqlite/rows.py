@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import serialization
-from ..base import NewJob, Progress
+from ...records import NewJob, Progress
 
 
 def progress_params(p: Progress | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ MIGRATIONS: list[str] = [
     # 1: jobs, events, queues, workers
     """
     CREATE TABLE jobs (
-        id               TEXT PRIMARY KEY,        -- time-ordered, see offload.job.new_job_id
+        id               TEXT PRIMARY KEY,        -- time-ordered, see offload.records.new_job_id
         task             TEXT NOT NULL,
         queue            TEXT NOT NULL,
         status           TEXT NOT NULL,

@@ -10,9 +10,8 @@ from typing import Any
 
 from ... import serialization
 from ...errors import BackendError
-from ...job import TERMINAL, JobRecord, JobStatus
+from ...records import RUNS_KEPT, TERMINAL, Inserted, JobRecord, JobStatus, NewJob, Outcome, Progress, PruneRule
 from .. import records
-from ..base import RUNS_KEPT, Inserted, NewJob, Outcome, Progress, PruneRule
 from . import queries as q
 from . import rows
 

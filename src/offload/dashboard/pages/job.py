@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ...backends.base import Event
 from ...errors import InvalidTransition
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from ...records import TERMINAL, WAITING, Event, JobRecord, JobStatus
 from ...service import Principal
 from ..format import progress
 from ..http import Reply, Request, redirect

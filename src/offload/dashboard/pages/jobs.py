@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ...errors import InvalidTransition, JobNotFound
-from ...job import JobRecord
+from ...records import JobRecord
 from ...service import ListQuery, Principal
 from ..format import progress, segment
 from ..http import Reply, Request, redirect

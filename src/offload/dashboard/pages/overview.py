@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ...job import JobRecord, JobStatus
+from ...records import JobRecord, JobStatus
 from .. import charts
 from ..format import STATUSES, progress
 from ..http import Reply, Request, redirect
