@@ -12,7 +12,7 @@ import pytest
 import offload
 from offload import errors
 from offload.records import ScheduleRecord
-from offload.schedule import next_after
+from offload.schedules.timing import next_after
 
 
 def ts(text: str, tz: str) -> float:

@@ -9,7 +9,8 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ..stats import clear_stats, recent_failures, task_history, task_stats
+from .. import stats as task_stats_core
+from ..service.monitoring import failure_json, run_json, summary_json
 from .jobs import app_option, url_option
 from .loading import load_app
 from .tables import Cell, Column, fit, fit_ids, seconds, styled_status, utc_time
@@ -158,13 +159,15 @@ def stats(
         raise click.UsageError("give at most one of --failures, --history and --clear")
     app = load_app(app_spec, url)
     if clear:
-        clear_stats(app, task)
+        task_stats_core.clear(app.backend, task)
         click.echo(f"statistics of {'task ' + repr(task) if task else 'every task'} cleared")
         return
     if history_of:
-        rows = task_history(app, history_of, limit)
+        rows = [run_json(r) for r in task_stats_core.history(app.backend, history_of, limit)]
+    elif failures:
+        rows = [failure_json(r) for r in task_stats_core.failures(app.backend, hours=hours)]
     else:
-        rows = recent_failures(app, hours=hours) if failures else task_stats(app, task)
+        rows = [summary_json(s) for s in task_stats_core.summaries(app.backend, task)]
     if as_json:
         click.echo(orjson.dumps(rows).decode())
         return

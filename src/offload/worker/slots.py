@@ -40,7 +40,7 @@ class Slots:
 
     def open(self) -> None:
         self.pool = ThreadPool(self.concurrency)
-        if any(t.isolated for t in self.w.app.tasks.values()):
+        if any(t.isolated for t in self.w.tasks.values()):
             self._isolated_pool().warm()
 
     def close(self) -> None:
@@ -89,7 +89,7 @@ class Slots:
 
     def _begin(self, run: Run) -> bool:
         """A slot is free for ``run``: start it, unless it was given back meanwhile (or
-        handed to a slot twice, see Services.give_back_waiting)."""
+        handed to a slot twice, see duties/give_back.py)."""
         with run.lock:
             if run.done or run.begun:
                 return False
@@ -133,6 +133,6 @@ class Slots:
     def _isolated_pool(self) -> ProcessPool:
         with self._isolated_lock:
             if self.isolated is None:
-                s = self.w.app.settings
+                s = self.w.settings
                 self.isolated = ProcessPool(self.concurrency, s.progress_flush_s / 2, s.max_messages)
             return self.isolated

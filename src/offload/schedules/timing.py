@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import InvalidSchedule
-from .names import KEY_RULE, is_key
-from .records import ScheduleRecord
+from ..errors import InvalidSchedule
+from ..names import KEY_RULE, is_key
+from ..records import ScheduleRecord
 
 
 def validate(record: ScheduleRecord) -> ScheduleRecord:
