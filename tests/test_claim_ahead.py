@@ -12,8 +12,8 @@ import pytest
 
 import offload
 from offload.records import JobStatus
-from offload.worker.duties import give_back
 from offload.worker.ahead import ClaimAhead
+from offload.worker.duties import give_back
 from tests.support.procs import wait_for
 
 

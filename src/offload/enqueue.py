@@ -65,7 +65,7 @@ class JobBuilder:
         elif not is_name(queue):
             raise InvalidArguments(task_name, f"_queue must be {NAME_RULE}; got {queue!r:.80}")
         # The fields after args_json and kwargs_json, in NewJob's order: passed by
-        # position, a job is built in a third of the time it takes by keyword.
+        # position (much cheaper than by keyword, and made once per call).
         rest = (
             _check_int(task_name, "priority", opts.priority if priority is None else priority),
             None if owner is None else _check_key(task_name, "owner", owner),

@@ -204,8 +204,8 @@ def new_schedule_id() -> str:
 
 
 # Not frozen, unlike the other records: a bulk enqueue builds one for every job, and a
-# frozen dataclass sets each of its 13 fields through object.__setattr__ (1.2 µs a job
-# more, about a tenth of an enqueued job's cost). Nothing changes one once built.
+# frozen dataclass sets each field through object.__setattr__ (docs/performance.md).
+# Nothing changes one once built.
 @dataclass(slots=True)
 class NewJob:
     """A validated job, ready to be stored."""
