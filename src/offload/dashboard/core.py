@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import BackendError, DecryptionFailed, InvalidTransition, JobNotFound
 from ..service import AccessDenied, InvalidRequest, JobService, MonitoringService, ScheduleService
 from .http import Reply, Request, Site, html
+from .pages import ROUTES
 from .render import Views
 from .sessions import CSRF_FIELD, same
 
@@ -56,8 +57,6 @@ class Dashboard:
     """The dashboard of one App. Adapters make one and call ``handle`` per request."""
 
     def __init__(self, app: App, *, title: str = "offload") -> None:
-        from .pages import ROUTES  # the pages import this module's helpers
-
         self.app = app
         self.title = title
         self.jobs = JobService(app)

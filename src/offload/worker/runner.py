@@ -102,7 +102,7 @@ class Worker:
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
-        self.slots = Slots(self)
+        self.slots = Slots(self, concurrency)
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late

@@ -12,24 +12,40 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from ..errors import JobCancelled
-from .executor import Run, run_async, run_sync
+from ..records import Outcome
+from ..settings import Settings
+from ..task import Task
+from .executor import Outcomes, Run, run_async, run_sync
 from .isolation import ProcessPool
 from .pool import AsyncLoop, ThreadPool
 
-if TYPE_CHECKING:
-    from .runner import Worker
+
+class Owner(Protocol):
+    """The worker whose runs the slots run: where their outcomes go."""
+
+    outcomes: Outcomes
+
+    @property
+    def tasks(self) -> Mapping[str, Task]: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def finish(self, run: Run, outcome: Outcome) -> None: ...
+
 
 STUCK_AFTER_S = 1.0  # a thread still busy this long after its run timed out is stuck for good
 _SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Slots:
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Owner, concurrency: int) -> None:
         self.w = worker
-        self.concurrency = worker.concurrency
+        self.concurrency = concurrency
         self.pool: ThreadPool | None = None
         self.loop: AsyncLoop | None = None
         self.isolated: ProcessPool | None = None

@@ -5,15 +5,13 @@ failures of their own jobs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import JobNotFound
 from ...service import AccessDenied
 from .. import charts
 from ..http import Reply, Request
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
+from .host import Host
 
 FAILURE_HOURS = 24.0
 
@@ -28,7 +26,7 @@ def _row(stats: dict[str, Any] | None, name: str) -> dict[str, Any]:
     }
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     rows: list[dict[str, Any]] | None = None
     if p.admin:
@@ -40,7 +38,7 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     return d.page(req, "tasks.html", "tasks_live.html", ctx)
 
 
-def detail(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def detail(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     name = params["task"]
     if not p.admin:
