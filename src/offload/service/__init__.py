@@ -5,16 +5,28 @@ from __future__ import annotations
 
 from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest, ScheduleNotFound
 from .jobs import JobService, Page, Submitted
+from .models import (
+    FailuresQuery,
+    HistoryQuery,
+    ListQuery,
+    ScheduleRequest,
+    StatsQuery,
+    SubmitRequest,
+    event_cursor,
+    idempotency_key,
+    text_param,
+)
 from .monitoring import MonitoringService
 from .principal import Principal
-from .requests import ListQuery, SubmitRequest, event_cursor, idempotency_key
-from .schedules import ScheduleRequest, ScheduleService
+from .schedules import ScheduleService
 from .tokens import TokenService, token_hash
 
 __all__ = [
     "AccessDenied",
     "AuthenticationFailed",
     "InvalidField",
+    "FailuresQuery",
+    "HistoryQuery",
     "InvalidRequest",
     "JobService",
     "ListQuery",
@@ -24,10 +36,12 @@ __all__ = [
     "ScheduleNotFound",
     "ScheduleRequest",
     "ScheduleService",
+    "StatsQuery",
     "SubmitRequest",
     "Submitted",
     "TokenService",
     "event_cursor",
     "idempotency_key",
+    "text_param",
     "token_hash",
 ]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ..backends.base import Backend
 from ..errors import AccessDenied, InvalidField, InvalidRequest, JobNotFound, OffloadError
 from ..records import WAITING, Event, JobFilter, JobRecord, JobStatus, WorkerInfo, iso
+from .models import ListQuery, SubmitRequest, plausible_id, text_param
 from .principal import Principal
-from .requests import ListQuery, SubmitRequest, plausible_id, text_param
 from .serving import Served, ServedCache
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class JobService:
             options["unique_key"] = principal.scoped(options["unique_key"])
         if idempotency_key is not None:
             options["idempotency_key"] = principal.scoped(idempotency_key)
-        job = self.app.build_job(req.task, req.args, req.kwargs, owner=principal.user, **options)
+        job = self.app.build_job(req.task, req.args or [], req.kwargs or {}, owner=principal.user, **options)
         (inserted,) = self.backend.job_insert_many([job])
         if inserted.created:
             queued = job.run_at is None or job.run_at <= time.time()

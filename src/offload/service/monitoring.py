@@ -7,22 +7,17 @@ failures are per job: an admin sees all of them, a user only those of their own 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import stats
-from ..errors import AccessDenied, InvalidRequest
+from ..errors import AccessDenied
 from ..records import RunRecord, iso
 from ..stats import HISTORY, TaskSummary
 from .principal import Principal
-from .requests import text_param
 
 if TYPE_CHECKING:
     from ..app import App
 
-MAX_LIMIT = 1000
-MAX_HOURS = 366 * 24.0
 STATS = "reading task statistics"
 HISTORY_ACTION = "reading a task's history"
 
@@ -92,36 +87,3 @@ def failure_json(r: RunRecord) -> dict[str, Any]:
         "failed_at": iso(r.completed_at),
         "owner": r.owner,
     }
-
-
-# -- query parameters ----------------------------------------------------------------------
-
-
-def int_param(params: Mapping[str, str], name: str, default: int, lo: int = 1, hi: int = MAX_LIMIT) -> int:
-    raw = params.get(name) or None
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(name, f"must be an integer, got {raw!r:.40}") from None
-    if not lo <= value <= hi:
-        raise InvalidRequest(name, f"must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def hours_param(params: Mapping[str, str], default: float = 24.0) -> float:
-    raw = params.get("hours") or None
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidRequest("hours", f"must be a number, got {raw!r:.40}") from None
-    if not math.isfinite(value) or not 0 < value <= MAX_HOURS:
-        raise InvalidRequest("hours", f"must be more than 0 and at most {MAX_HOURS:.0f}, got {raw!r:.40}")
-    return value
-
-
-def task_param(value: str | None, name: str = "task") -> str | None:
-    return text_param(value, name)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import AuthenticationFailed, InvalidRequest
 from ..records import JobRecord, TokenRecord
+from .models import MAX_KEY, plausible_id
 from .principal import Principal
-from .requests import MAX_KEY, plausible_id
 
 if TYPE_CHECKING:
     from ..app import App

@@ -25,6 +25,7 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..service.openapi import openapi_document
 from .auth import DEV_PRINCIPAL, Authenticator, bearer
 from .config import WebConfig
 from .errors import describe
@@ -32,7 +33,6 @@ from .events import AllStream, EventHub, JobStream
 from .health import HealthCheck
 from .limits import RateLimiter, StreamSlots, read_json
 from .metrics import CONTENT_TYPE, render
-from .openapi import openapi_document
 from .streams import pump_websocket, sse_response
 
 log = logging.getLogger(__name__)
@@ -288,4 +288,4 @@ def metrics(request: Request) -> Response:
 def openapi(request: Request) -> Response:
     s = server(request)
     s.principal(request, limited=False)
-    return Json(openapi_document(list(s.app.tasks)))
+    return Json(openapi_document(s.app.tasks))

@@ -7,9 +7,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..service import MonitoringService, ScheduleRequest, ScheduleService
-from ..service.monitoring import HISTORY_ACTION, STATS, hours_param, int_param, task_param
-from ..stats import HISTORY
+from ..service import (
+    FailuresQuery,
+    HistoryQuery,
+    MonitoringService,
+    ScheduleRequest,
+    ScheduleService,
+    StatsQuery,
+    text_param,
+)
+from ..service.monitoring import HISTORY_ACTION, STATS
 from .api import Json, Server, server
 from .limits import read_json
 
@@ -92,7 +99,7 @@ def task_stats(request: Request) -> Response:
     p = s.principal(request)
     m = _monitoring(s)
     m.require_admin(p, STATS)  # before the parameters: a user learns nothing from them
-    return Json({"tasks": m.task_stats(p, task_param(request.query_params.get("task")))})
+    return Json({"tasks": m.task_stats(p, StatsQuery.from_params(request.query_params).task)})
 
 
 def task_history(request: Request) -> Response:
@@ -100,14 +107,13 @@ def task_history(request: Request) -> Response:
     p = s.principal(request)
     m = _monitoring(s)
     m.require_admin(p, HISTORY_ACTION)
-    task = task_param(request.path_params["task"]) or ""
-    limit = int_param(request.query_params, "limit", HISTORY)
-    return Json({"task": task, "runs": m.task_history(p, task, limit)})
+    task = text_param(request.path_params["task"], "task") or ""
+    query = HistoryQuery.from_params(request.query_params)
+    return Json({"task": task, "runs": m.task_history(p, task, query.limit)})
 
 
 def failures(request: Request) -> Response:
     s = server(request)
     p = s.principal(request)
-    hours = hours_param(request.query_params)
-    limit = int_param(request.query_params, "limit", 100)
-    return Json({"failures": _monitoring(s).failures(p, hours, limit)})
+    query = FailuresQuery.from_params(request.query_params)
+    return Json({"failures": _monitoring(s).failures(p, query.hours, query.limit)})
