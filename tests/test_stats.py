@@ -10,7 +10,7 @@ import pytest
 import offload
 from offload import stats
 from offload.records import JobStatus, PruneRule
-from offload.service.monitoring import failure_json, run_json, summary_json
+from offload.service.stats import failure_json, run_json, summary_json
 from tests.support.procs import wait_for
 
 

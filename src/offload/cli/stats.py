@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import stats as task_stats_core
-from ..service.monitoring import failure_json, run_json, summary_json
+from ..service.stats import failure_json, run_json, summary_json
 from .jobs import app_option, url_option
 from .loading import load_app
 from .tables import Cell, Column, fit, fit_ids, seconds, styled_status

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, DecryptionFailed, InvalidTransition, JobNotFound
-from ..service import AccessDenied, InvalidRequest, JobService, MonitoringService, ScheduleService
+from ..service import AccessDenied, InvalidRequest, JobService, ScheduleService, StatsService
 from .http import Reply, Request, Site, html
 from .pages import ROUTES
 from .render import Views
@@ -61,7 +61,7 @@ class Dashboard:
         self.title = title
         self.jobs = JobService(app)
         self.schedules = ScheduleService(app)
-        self.monitoring = MonitoringService(app)
+        self.stats = StatsService(app)
         self.views = Views()
         self.routes = [Route(m, re.compile(f"^{p}$"), h) for m, p, h in ROUTES]
         self._cache: dict[str, tuple[float, Any]] = {}

@@ -16,9 +16,9 @@ from .models import (
     idempotency_key,
     text_param,
 )
-from .monitoring import MonitoringService
 from .principal import Principal
 from .schedules import ScheduleService
+from .stats import StatsService
 from .tokens import TokenService, token_hash
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "InvalidRequest",
     "JobService",
     "ListQuery",
-    "MonitoringService",
+    "StatsService",
     "Page",
     "Principal",
     "ScheduleNotFound",

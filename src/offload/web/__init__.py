@@ -24,7 +24,7 @@ from starlette.types import Scope
 from ..app import App
 from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
-from . import api, monitoring
+from . import api, schedules, stats
 from .client import STATIC, media_type
 from .config import WebConfig
 from .errors import HTTP_CODES, describe, error_body
@@ -65,16 +65,16 @@ def routes() -> list[Any]:
         Route("/api/queues/{name}/pause", api.pause_queue, methods=["POST"]),
         Route("/api/queues/{name}/resume", api.resume_queue, methods=["POST"]),
         Route("/api/workers", api.list_workers, methods=["GET"]),
-        Route("/api/schedules", monitoring.list_schedules, methods=["GET"]),
-        Route("/api/schedules", monitoring.create_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}", monitoring.get_schedule, methods=["GET"]),
-        Route("/api/schedules/{schedule_id}", monitoring.delete_schedule, methods=["DELETE"]),
-        Route("/api/schedules/{schedule_id}/pause", monitoring.pause_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}/resume", monitoring.resume_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}/run", monitoring.run_schedule, methods=["POST"]),
-        Route("/api/stats/tasks", monitoring.task_stats, methods=["GET"]),
-        Route("/api/stats/tasks/{task}/history", monitoring.task_history, methods=["GET"]),
-        Route("/api/failures", monitoring.failures, methods=["GET"]),
+        Route("/api/schedules", schedules.list_schedules, methods=["GET"]),
+        Route("/api/schedules", schedules.create_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}", schedules.get_schedule, methods=["GET"]),
+        Route("/api/schedules/{schedule_id}", schedules.delete_schedule, methods=["DELETE"]),
+        Route("/api/schedules/{schedule_id}/pause", schedules.pause_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/resume", schedules.resume_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/run", schedules.run_schedule, methods=["POST"]),
+        Route("/api/stats/tasks", stats.task_stats, methods=["GET"]),
+        Route("/api/stats/tasks/{task}/history", stats.task_history, methods=["GET"]),
+        Route("/api/failures", stats.failures, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         Mount("/static", app=Static(directory=STATIC), name="static"),
     ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...app import App
-from ...service import JobService, MonitoringService, ScheduleService
+from ...service import JobService, ScheduleService, StatsService
 from ..http import Reply, Request
 
 
@@ -15,7 +15,7 @@ class Host(Protocol):
     app: App
     jobs: JobService
     schedules: ScheduleService
-    monitoring: MonitoringService
+    stats: StatsService
 
     def context(self, req: Request, page: str, title: str) -> dict[str, Any]: ...
 

@@ -30,7 +30,7 @@ def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
         totals=totals,
         workers=_workers(d, req, now),
         charts=_charts(d, now) if p.admin else None,
-        failures=d.monitoring.failures(p, 1.0, 5),
+        failures=d.stats.failures(p, 1.0, 5),
         flash=flash(req.query),
     )
     return d.page(req, "overview.html", "overview_live.html", ctx)

@@ -1,4 +1,4 @@
-"""MonitoringService: per-task statistics, run history and recent failures, with
+"""StatsService: per-task statistics, run history and recent failures, with
 authorization.
 
 Statistics and history aggregate every user's jobs, so they are for admins. Recent
@@ -22,7 +22,7 @@ STATS = "reading task statistics"
 HISTORY_ACTION = "reading a task's history"
 
 
-class MonitoringService:
+class StatsService:
     def __init__(self, app: App) -> None:
         self.app = app
 
