@@ -29,7 +29,7 @@ from ...records import (
     Progress,
     PruneRule,
 )
-from .. import records as shared
+from .. import rows as shared
 from ..base import Waiter
 from . import records
 from .aio import AsyncReads

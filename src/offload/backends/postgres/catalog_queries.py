@@ -4,7 +4,7 @@ queries.py, which renders these too (``Queries``)."""
 
 from __future__ import annotations
 
-from ..records import ARCHIVED_RUN_COLUMNS, JOB_COLUMNS, RUN_COLUMNS, qualified
+from ..rows import ARCHIVED_RUN_COLUMNS, JOB_COLUMNS, RUN_COLUMNS, qualified
 
 # -- events ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ so that one statement (one round trip) handles any number of jobs.
 
 from __future__ import annotations
 
-from ..records import JOB_COLUMNS
+from ..rows import JOB_COLUMNS
 from . import catalog_queries
 from .schema import render
 

@@ -29,7 +29,7 @@ from ...records import (
     TokenRecord,
     WorkerInfo,
 )
-from .. import records
+from .. import rows as shared
 from ..base import Waiter
 from . import queries as q
 from . import reads, rows, writes
@@ -119,12 +119,12 @@ class SQLiteBackend:
         if flt.before_id is not None:
             where.append("id < :before_id")
             params["before_id"] = flt.before_id
-        sql = f"SELECT {records.JOB_COLUMNS} FROM jobs"
+        sql = f"SELECT {shared.JOB_COLUMNS} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT :limit"
         with self.db.errors():
-            return [records.job_record(r) for r in self.db.get().execute(sql, params)]
+            return [shared.job_record(r) for r in self.db.get().execute(sql, params)]
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         with self.db.errors():
@@ -219,7 +219,7 @@ class SQLiteBackend:
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         now = _now(now)
         with self.db.write() as c:
-            recovered = [records.job_record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
+            recovered = [shared.job_record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
             writes.status_events(c, [(r.id, r.status, r.attempts, r.error, r.owner) for r in recovered], now)
             stats = writes.StatsBatch(now)
             for r in recovered:
@@ -248,7 +248,7 @@ class SQLiteBackend:
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return records.job_record(row)
+        return shared.job_record(row)
 
     def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
         with self.db.write() as c:
@@ -261,7 +261,7 @@ class SQLiteBackend:
             writes.status_events(c, c.execute(q.JOB_RETRY, {"id": job_id, "now": now}).fetchall(), now)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()
-        return records.job_record(row)
+        return shared.job_record(row)
 
     def job_delete(self, job_id: str) -> None:
         with self.db.write() as c:
@@ -302,7 +302,7 @@ class SQLiteBackend:
         sql = q.EVENT_LIST + (" AND job_id = :job_id" if job_id else "") + " ORDER BY seq LIMIT :limit"
         with self.db.errors():
             found = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [records.event_record(r) for r in found]
+        return [shared.event_record(r) for r in found]
 
     def event_last_seq(self) -> int:
         with self.db.errors():
@@ -314,7 +314,7 @@ class SQLiteBackend:
             return c.execute(q.EVENT_PRUNE, {"before": before}).rowcount
 
     def worker_beat(self, info: WorkerInfo) -> None:
-        params = records.worker_params(info)
+        params = shared.worker_params(info)
         with self.db.write() as c:
             c.execute(q.WORKER_BEAT, params)
 
@@ -329,12 +329,12 @@ class SQLiteBackend:
     def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
         with self.db.errors():
             found = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
-        return [records.worker_record(r) for r in found]
+        return [shared.worker_record(r) for r in found]
 
     # -- schedules and statistics ---------------------------------------------------------
 
     def schedule_save(self, record: ScheduleRecord) -> None:
-        params = records.schedule_params(record)
+        params = shared.schedule_params(record)
         with self.db.write() as c:
             c.execute(q.SCHEDULE_SAVE, params)
             c.execute(q.TOMBSTONE_DELETE, {"id": record.id})
@@ -342,11 +342,11 @@ class SQLiteBackend:
     def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.SCHEDULE_GET, {"id": schedule_id}).fetchone()
-        return None if row is None else records.schedule_record(row)
+        return None if row is None else shared.schedule_record(row)
 
     def schedule_list(self) -> list[ScheduleRecord]:
         with self.db.errors():
-            return [records.schedule_record(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
+            return [shared.schedule_record(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
 
     def schedule_delete(self, schedule_id: str, *, now: float | None = None) -> bool:
         with self.db.write() as c:
@@ -363,7 +363,7 @@ class SQLiteBackend:
     def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
         with self.db.errors():
             found = self.db.get().execute(q.SCHEDULE_DUE, {"now": _now(now), "limit": limit}).fetchall()
-        return [records.schedule_record(r) for r in found]
+        return [shared.schedule_record(r) for r in found]
 
     def schedule_advance(
         self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
@@ -379,7 +379,7 @@ class SQLiteBackend:
 
     def stats_tasks(self) -> list[TaskStats]:
         with self.db.errors():
-            return [records.stats_record(r) for r in self.db.get().execute(q.STATS_LIST)]
+            return [shared.stats_record(r) for r in self.db.get().execute(q.STATS_LIST)]
 
     def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
         with self.db.write() as c:
@@ -392,20 +392,20 @@ class SQLiteBackend:
 
     def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:
         with self.db.errors():
-            return [records.run_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
+            return [shared.run_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
 
     def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
         with self.db.errors():
             return [
-                records.run_record(r)
+                shared.run_record(r)
                 for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
             ]
 
     def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
-        params = {"since": since, "bucket": records.bucket_length(bucket_s)}
+        params = {"since": since, "bucket": shared.bucket_length(bucket_s)}
         with self.db.errors():
             found = self.db.get().execute(q.JOB_FINISHED_COUNTS, params).fetchall()
-        return [records.finished_count(row, bucket_s) for row in found]
+        return [shared.finished_count(row, bucket_s) for row in found]
 
     # -- API tokens -----------------------------------------------------------------------
 
@@ -423,11 +423,11 @@ class SQLiteBackend:
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
         with self.db.errors():
             row = self.db.get().execute(q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else records.token_record(row)
+        return None if row is None else shared.token_record(row)
 
     def token_list(self) -> list[TokenRecord]:
         with self.db.errors():
-            return [records.token_record(r) for r in self.db.get().execute(q.TOKEN_LIST)]
+            return [shared.token_record(r) for r in self.db.get().execute(q.TOKEN_LIST)]
 
     def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
         with self.db.write() as c:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from ..records import (
+from ..rows import (
     ARCHIVED_RUN_COLUMNS,
     EVENT_COLUMNS,
     JOB_COLUMNS,

@@ -6,7 +6,7 @@ checks) is about a third of a lookup."""
 from __future__ import annotations
 
 from ...records import JobRecord, TokenRecord
-from .. import records
+from .. import rows as shared
 from . import queries as q
 from .connection import Connections
 
@@ -14,7 +14,7 @@ from .connection import Connections
 def job_get(db: Connections, job_id: str) -> JobRecord | None:
     with db.errors():
         row = db.get().execute(q.JOB_GET, {"id": job_id}).fetchone()
-    return None if row is None else records.job_record(row)
+    return None if row is None else shared.job_record(row)
 
 
 class LoopReads:
@@ -29,7 +29,7 @@ class LoopReads:
     ) -> tuple[TokenRecord | None, JobRecord | None]:
         with self.db.errors():
             row = self.db.get().execute(q.TOKEN_AND_JOB_GET, {"hash": token_hash, "id": job_id}).fetchone()
-        return records.token_and_job(row)
+        return shared.token_and_job(row)
 
     async def close(self) -> None:
         """Nothing of the loop's own: the reads use the store's connections, closed with it."""

@@ -11,7 +11,7 @@ from typing import Any
 from ... import serialization
 from ...errors import BackendError
 from ...records import RUNS_KEPT, TERMINAL, Inserted, JobRecord, JobStatus, NewJob, Outcome, Progress, PruneRule
-from .. import records
+from .. import rows as shared
 from . import queries as q
 from . import rows
 
@@ -125,7 +125,7 @@ def claim(
             "now": now,
             "tasks": tasks_json,
         }
-        found = [records.job_record(r) for r in c.execute(sql, params)]
+        found = [shared.job_record(r) for r in c.execute(sql, params)]
         found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
         claimed.extend(found)
     status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
