@@ -1,4 +1,5 @@
-"""Rows to records and records to parameters, for the PostgreSQL store."""
+"""Rows to records and records to parameters, for the PostgreSQL store (those every SQL
+store shares are in ../rows.py)."""
 
 from __future__ import annotations
 
