@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 MIGRATIONS: list[str] = [
-    # 1: jobs, events, queues, workers
+    # 1: jobs, events, queues, workers (its writes.status_events is batches.status_events now)
     """
     CREATE TABLE jobs (
         id               TEXT PRIMARY KEY,        -- time-ordered, see offload.records.new_job_id
@@ -212,6 +212,27 @@ MIGRATIONS: list[str] = [
         WHERE status = 'scheduled' OR status = 'queued' OR status = 'retrying';
     """,
 ]
+
+
+# The conditions of the partial indexes (step 5, and step 8's jobs_claim), word for word:
+# SQLite uses a partial index only for a query whose WHERE repeats its condition.
+WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
+LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
+ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
+
+BOOTSTRAP = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+CURRENT_VERSION = "SELECT max(version) FROM schema_version"
+
+RECORD_VERSION = "INSERT INTO schema_version (version) VALUES (?)"
+
+# The write probe (Backend.ping_write): SQLite writes nothing for an UPDATE that sets a
+# column to the value it has, so the newest version is negated and restored, in one
+# transaction.
+PING_WRITE = (
+    "UPDATE schema_version SET version = -version WHERE version = (SELECT max(version) FROM schema_version)",
+    "UPDATE schema_version SET version = -version WHERE version < 0",
+)
 
 
 def statements(script: str) -> list[str]:
