@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -153,7 +152,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         one statement, so one round trip."""
         if limit <= 0 or not queues:
             return []
-        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
+        claim = rows.Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         if len(queues) == 1:
             with self.db.connection() as conn:
                 return _claimed(self._claim_one(conn, queues[0], limit, claim, relaxed=True))
@@ -161,12 +160,12 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             return self._claim(cur, queues, limit, claim, relaxed=True)
 
     def _claim_one(
-        self, conn: psycopg.Connection[Any], queue: str, limit: int, claim: _Claim, *, relaxed: bool
+        self, conn: psycopg.Connection[Any], queue: str, limit: int, claim: rows.Claim, *, relaxed: bool
     ) -> Cursor:
         return conn.execute(self.q.JOB_CLAIM, claim.params(queue, limit, relaxed))
 
     def _claim(
-        self, cur: Cursor, queues: Sequence[str], limit: int, claim: _Claim, *, relaxed: bool
+        self, cur: Cursor, queues: Sequence[str], limit: int, claim: rows.Claim, *, relaxed: bool
     ) -> list[JobRecord]:
         """One statement per queue, in the order given, until ``limit`` jobs are claimed."""
         claimed: list[JobRecord] = []
@@ -203,7 +202,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             return set(), self.job_claim(
                 queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now, tasks=tasks
             )
-        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
+        claim = rows.Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         serial = self.settings.pool_max < 2  # both halves at once need two connections
         if serial or limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
             with self.db.transaction() as cur:
@@ -225,7 +224,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             raise ClaimFailed(written, exc) from exc
 
     def _claim_after(
-        self, outcomes_written: Future[bool], queues: Sequence[str], limit: int, claim: _Claim
+        self, outcomes_written: Future[bool], queues: Sequence[str], limit: int, claim: rows.Claim
     ) -> list[JobRecord]:
         """A turn's claim, committed only if the turn's outcomes were (see above)."""
         with self.db.transaction() as cur:
@@ -367,27 +366,6 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         waiter = NotifyWaiter(self.settings.conninfo, self.channel, queues, name=worker_id)
         self._waiters.append(waiter)
         return waiter
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """What every statement of one claim shares."""
-
-    worker_id: str
-    lease_s: float
-    now: float | None
-    tasks: list[str] | None  # None: any task
-
-    def params(self, queue: str, limit: int, relaxed: bool) -> dict[str, Any]:
-        return {
-            "queue": queue,
-            "limit": limit,
-            "worker_id": self.worker_id,
-            "lease_s": self.lease_s,
-            "now": self.now,
-            "relaxed": relaxed,
-            "tasks": self.tasks,
-        }
 
 
 def _claimed(cur: Cursor) -> list[JobRecord]:

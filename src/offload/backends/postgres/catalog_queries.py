@@ -46,6 +46,13 @@ DELETE FROM {s}.events WHERE seq < coalesce(
 
 # -- queues and workers -----------------------------------------------------------------
 
+# Workers LISTEN on the store's channel. The payload is a queue name, never job data
+# (NOTIFY payloads are limited to 8000 bytes); Postgres delivers it on commit, folds
+# duplicates within one transaction, and drops it on rollback.
+NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
+
+PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
+
 QUEUE_PAUSE = """
 INSERT INTO {s}.queues (name, paused) VALUES (%(name)s, %(paused)s)
 ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
