@@ -163,8 +163,8 @@ RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
 # a heartbeat and a release lock them first (held, below); progress goes one job per
 # statement, sorted by id (backend.job_progress); a turn's outcomes are sorted by id
 # and met in that order whichever side the plan starts from (the outcomes, or the
-# jobs_status index on (status, id)); locking them first too cost a sixth of the
-# statement. A row that changed while its lock was awaited is checked again (READ
+# jobs_status index on (status, id)); locking them first too made the statement
+# slower. A row that changed while its lock was awaited is checked again (READ
 # COMMITTED), so a job another statement just finished is left out.
 _HELD = """held AS MATERIALIZED (
     SELECT j.id FROM {s}.jobs AS j JOIN {leases} ON j.id = l.id AND j.lease_token = l.token

@@ -110,7 +110,7 @@ def prune_where(rule: PruneRule, batch: int) -> tuple[str, str, dict[str, Any]]:
     params: dict[str, Any] = {"status": str(rule.status), "before": rule.before, "batch": batch}
     # A rule for one task reads jobs_ended. Without a task, jobs_status: it holds a
     # status's jobs oldest first, so the expired ones come first (the planner would pick
-    # jobs_ended, whose condition `status = :status` implies: 1.5-2x slower a batch).
+    # jobs_ended, whose condition `status = :status` implies, and read more a batch).
     source = "jobs INDEXED BY jobs_status"
     if rule.task is not None:
         where += " AND task = :task"

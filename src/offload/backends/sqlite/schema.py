@@ -133,8 +133,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: the partial indexes' conditions as OR chains instead of IN lists. SQLite turns an
     # IN list of three or more values into a temporary b-tree, and an INSERT builds one
-    # for each row and each such index it checks: 2.9 µs of the 20.3 µs a job costs in a
-    # bulk enqueue. The queries that use these indexes repeat the chains word for word.
+    # for each row and each such index it checks. The queries that use these indexes
+    # repeat the chains word for word.
     """
     DROP INDEX jobs_claim;
     CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
@@ -148,7 +148,7 @@ MIGRATIONS: list[str] = [
         WHERE status = 'completed' OR status = 'failed' OR status = 'cancelled';
     """,
     # 6: events without AUTOINCREMENT. It made every commit that writes an event also
-    # rewrite the sqlite_sequence page: about 30 µs of a single enqueue's ~150. A seq is
+    # rewrite the sqlite_sequence page, a page more for every enqueue. A seq is
     # still never given out twice: SQLite takes max(seq) + 1, and event_prune never
     # deletes the newest event. Should the table be empty now, a mark (job_id '', never
     # listed, see queries.EVENT_LIST) holds the last seq the old table gave out.
