@@ -51,7 +51,7 @@ def by_position(cls: type[T]) -> Callable[..., T]:
     value)``, a look-up by name per field; this one calls each slot's setter directly.
     The record is the same and stays frozen. It builds the records made by the
     thousand (a claim's jobs, a worker's outcomes), where the drain gains from it end
-    to end (docs/performance.md, "Why the stores are written as they are")."""
+    to end (docs/performance.md, "Why the code is written as it is")."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     params = ", ".join(f"v{i}" for i in range(len(names)))
     body = "".join(f"    set{i}(o, v{i})\n" for i in range(len(names)))
