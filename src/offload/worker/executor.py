@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import serialization
-from ..backends.records import by_position
+from ..backends.rows import by_position
 from ..context import JobContext
 from ..crypto import SEALED, Keyring
 from ..errors import DecryptionFailed, IsolatedTaskError, JobCancelled, NotSerializable, UnknownTask

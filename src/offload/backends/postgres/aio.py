@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ...errors import BackendError
 from ...records import JobRecord, TokenRecord
-from .. import records as shared
+from .. import rows as shared
 from .connection import Settings, pool_kwargs, safe_location, translate
 from .queries import Queries
 

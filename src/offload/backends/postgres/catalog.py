@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from ...records import Event, FinishedCount, RunRecord, ScheduleRecord, TaskStats, TokenRecord, WorkerInfo
-from .. import records as shared
+from .. import rows as shared
 from .connection import Database
 from .queries import Queries
 
