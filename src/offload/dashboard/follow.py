@@ -8,7 +8,8 @@ import time
 from collections.abc import Iterator
 
 from ..service import JobService, Principal
-from ..web.events import Item, event_json
+from ..service.views import event_json
+from ..web.events import Item
 from ..web.streams import sse_frame
 
 

@@ -7,10 +7,11 @@ import time
 from collections.abc import Iterator
 
 from ..errors import JobNotFound
-from ..records import TERMINAL, iso
+from ..records import TERMINAL
 from ..service import JobService, Principal
+from ..service.views import event_json, state_json
 from ..web.client import STATIC, client_file
-from ..web.events import Item, event_json
+from ..web.events import Item
 from ..web.streams import sse_frame
 
 JS_PATH = STATIC / "offload.js"
@@ -32,13 +33,7 @@ def static_js() -> str:
 
 def _state(service: JobService, principal: Principal, job_id: str, seen: int) -> Item:
     record, seq = service.snapshot(principal, job_id, seen)
-    payload = {
-        "seq": seq,
-        "job_id": record.id,
-        "type": "state",
-        "data": record.to_dict(include_traceback=principal.admin),
-        "at": iso(time.time()),
-    }
+    payload = state_json(record, seq, include_traceback=principal.admin)
     return Item(seq, "state", payload, record.status in TERMINAL)
 
 

@@ -43,6 +43,7 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..service.views import job_json
 from ..web.client import client_file
 from ..web.errors import describe
 from ..web.limits import read_json
@@ -131,7 +132,7 @@ def offload_router(
         me = who(p)
         query = ListQuery.from_params(request.query_params)
         page = await run_in_threadpool(service.list_jobs, me, query)
-        jobs = [r.to_dict(include_traceback=me.admin) for r in page.jobs]
+        jobs = [job_json(r, include_traceback=me.admin) for r in page.jobs]
         return _json({"jobs": jobs, "next_cursor": page.next_cursor})
 
     @router.get("/jobs/{job_id}")
@@ -140,21 +141,21 @@ def offload_router(
         me = who(p)
         record = await run_in_threadpool(service.get, me, job_id)
         reason = await service.waiting_reason_async(record)
-        return _json(record.to_dict(include_traceback=me.admin, waiting_reason=reason))
+        return _json(job_json(record, include_traceback=me.admin, waiting_reason=reason))
 
     @router.post("/jobs/{job_id}/cancel")
     @_answers
     async def cancel(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
         record = await run_in_threadpool(service.cancel, me, job_id)
-        return _json(record.to_dict(include_traceback=me.admin))
+        return _json(job_json(record, include_traceback=me.admin))
 
     @router.post("/jobs/{job_id}/retry")
     @_answers
     async def retry(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
         record = await run_in_threadpool(service.retry, me, job_id)
-        return _json(record.to_dict(include_traceback=me.admin))
+        return _json(job_json(record, include_traceback=me.admin))
 
     @router.delete("/jobs/{job_id}")
     @_answers

@@ -43,6 +43,7 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..service.views import job_json
 from ..web.client import client_file
 from ..web.errors import describe
 from ..web.limits import require_json
@@ -107,24 +108,24 @@ class _Views:
     def list_jobs(self) -> Response:
         p = self.principal()
         page = self.service.list_jobs(p, ListQuery.from_params(request.args))
-        jobs = [r.to_dict(include_traceback=p.admin) for r in page.jobs]
+        jobs = [job_json(r, include_traceback=p.admin) for r in page.jobs]
         return _json({"jobs": jobs, "next_cursor": page.next_cursor})
 
     @_answers
     def get_job(self, job_id: str) -> Response:
         p = self.principal()
         record = self.service.get(p, job_id)
-        return _json(record.to_dict(include_traceback=p.admin, waiting_reason=self.service.waiting_reason(record)))
+        return _json(job_json(record, include_traceback=p.admin, waiting_reason=self.service.waiting_reason(record)))
 
     @_answers
     def cancel(self, job_id: str) -> Response:
         p = self.principal()
-        return _json(self.service.cancel(p, job_id).to_dict(include_traceback=p.admin))
+        return _json(job_json(self.service.cancel(p, job_id), include_traceback=p.admin))
 
     @_answers
     def retry(self, job_id: str) -> Response:
         p = self.principal()
-        return _json(self.service.retry(p, job_id).to_dict(include_traceback=p.admin))
+        return _json(job_json(self.service.retry(p, job_id), include_traceback=p.admin))
 
     @_answers
     def delete(self, job_id: str) -> Response:

@@ -24,6 +24,7 @@ from ..service import (
     TokenService,
     event_cursor,
     idempotency_key,
+    views,
 )
 from ..service.openapi import openapi_document
 from .auth import DEV_PRINCIPAL, Authenticator, bearer
@@ -101,9 +102,8 @@ def server(request: Request | WebSocket) -> Server:
     return s
 
 
-def job_json(p: Principal, record: Any, waiting_reason: str | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = record.to_dict(include_traceback=p.admin, waiting_reason=waiting_reason)
-    return data
+def job_json(p: Principal, record: JobRecord, waiting_reason: str | None = None) -> dict[str, Any]:
+    return views.job_json(record, include_traceback=p.admin, waiting_reason=waiting_reason)
 
 
 # -- jobs ---------------------------------------------------------------------------------

@@ -21,24 +21,14 @@ from typing import Any
 from anyio import to_thread
 
 from ..errors import JobNotFound, OffloadError
-from ..records import TERMINAL, Event, iso
+from ..records import TERMINAL, Event
 from ..service import JobService, Principal
+from ..service.views import event_json, state_json
 
 log = logging.getLogger(__name__)
 
 PAGE = 500
 MAX_QUEUED = 10_000  # a stream this far behind is closed; the client resumes by id
-
-
-def event_json(e: Event) -> dict[str, Any]:
-    """The JSON of an event on every stream: ``{seq, job_id, type, data, at}``."""
-    data = dict(e.data)
-    if e.type == "progress":
-        cur, tot = data.get("current"), data.get("total")
-        data["progress"] = round(max(0.0, min(100.0, 100.0 * cur / tot)), 2) if cur is not None and tot else 0.0
-    elif e.type == "message" and "at" in data:
-        data = {"timestamp": iso(data["at"]), "message": data.get("message")}
-    return {"seq": e.seq, "job_id": e.job_id, "type": e.type, "data": data, "at": iso(e.at)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,14 +192,7 @@ class JobStream:
     def _state(self, record: Any, seq: int) -> Item:
         final = record.status in TERMINAL
         self.finished = self.finished or final
-        payload = {
-            "seq": seq,
-            "job_id": record.id,
-            "type": "state",
-            "data": record.to_dict(include_traceback=self.principal.admin),
-            "at": iso(time.time()),
-        }
-        return Item(seq, "state", payload, final)
+        return Item(seq, "state", state_json(record, seq, include_traceback=self.principal.admin), final)
 
     async def next(self, timeout: float) -> Item | None:
         if self.pending:
