@@ -1,7 +1,7 @@
 """offload's job endpoints inside an app that already has logins: a Flask blueprint
 (``offload.integrations.flask``) and a FastAPI router (``offload.integrations.fastapi``).
 Both call the same JobService as ``offload serve`` and answer errors through the same
-table (offload.web.errors)."""
+table (offload.service.http)."""
 
 from __future__ import annotations
 

@@ -43,9 +43,9 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..service.http import describe
 from ..service.views import job_json
 from ..web.client import client_file
-from ..web.errors import describe
 from ..web.limits import read_json
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job

@@ -24,10 +24,10 @@ from starlette.types import Scope
 from ..app import App
 from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
+from ..service.http import HTTP_CODES, describe, error_body
 from . import api, schedules, stats
 from .client import STATIC, media_type
 from .config import WebConfig
-from .errors import HTTP_CODES, describe, error_body
 from .limits import BodyLimit
 
 __all__ = ["WebConfig", "create_app"]

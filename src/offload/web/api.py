@@ -26,10 +26,10 @@ from ..service import (
     idempotency_key,
     views,
 )
+from ..service.http import describe
 from ..service.openapi import openapi_document
 from .auth import DEV_PRINCIPAL, Authenticator, bearer
 from .config import WebConfig
-from .errors import describe
 from .events import AllStream, EventHub, JobStream
 from .health import HealthCheck
 from .limits import RateLimiter, StreamSlots, read_json

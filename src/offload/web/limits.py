@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge, UnsupportedMediaType
+from ..errors import PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ..service import InvalidRequest
-from .errors import RateLimited, describe
+from ..service.http import describe
 
 # The longest a refused body is read and dropped before the connection is closed.
 DRAIN_S = 10.0
