@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..app import App
 from ..dashboard.fastapi import dashboard_router
-from ..errors import OffloadError, PayloadTooLarge
+from ..errors import OffloadError
 from ..service import (
     AuthenticationFailed,
     JobService,
@@ -44,9 +44,9 @@ from ..service import (
     idempotency_key,
 )
 from ..service.http import describe
+from ..service.limits import read_json
 from ..service.views import job_json
 from ..web.client import client_file
-from ..web.limits import read_json
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 
@@ -71,9 +71,8 @@ def _answers(fn: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[
 
 async def _body(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(int(declared), limit)
-    return await read_json(request.stream(), limit, request.headers.get("content-type"))
+    size = int(declared) if declared and declared.isdigit() else None
+    return await read_json(request.stream(), limit, request.headers.get("content-type"), declared=size)
 
 
 def _client_file(name: str) -> Callable[[], Awaitable[Response]]:

@@ -32,10 +32,9 @@ from flask import Blueprint, Response, request
 
 from ..app import App
 from ..dashboard.flask import dashboard_blueprint
-from ..errors import OffloadError, PayloadTooLarge
+from ..errors import OffloadError
 from ..service import (
     AuthenticationFailed,
-    InvalidRequest,
     JobService,
     ListQuery,
     Principal,
@@ -44,9 +43,9 @@ from ..service import (
     idempotency_key,
 )
 from ..service.http import describe
+from ..service.limits import read_json_sync
 from ..service.views import job_json
 from ..web.client import client_file
-from ..web.limits import require_json
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 
@@ -85,16 +84,8 @@ class _Views:
         return Principal(str(user), bool(self.is_admin and self.is_admin()))
 
     def body_json(self) -> Any:
-        require_json(request.headers.get("Content-Type"))
-        if request.content_length is not None and request.content_length > self.limit:
-            raise PayloadTooLarge(request.content_length, self.limit)
-        raw = request.stream.read(self.limit + 1)
-        if len(raw) > self.limit:
-            raise PayloadTooLarge(len(raw), self.limit)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest("body", f"not valid JSON: {exc}") from None
+        content_type = request.headers.get("Content-Type")
+        return read_json_sync(request.stream, self.limit, content_type, declared=request.content_length)
 
     @_answers
     def submit(self) -> Response:

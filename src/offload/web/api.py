@@ -27,12 +27,12 @@ from ..service import (
     views,
 )
 from ..service.http import describe
+from ..service.limits import RateLimiter, StreamSlots, read_json
 from ..service.openapi import openapi_document
 from .auth import DEV_PRINCIPAL, Authenticator, bearer
 from .config import WebConfig
 from .events import AllStream, EventHub, JobStream
 from .health import HealthCheck
-from .limits import RateLimiter, StreamSlots, read_json
 from .metrics import CONTENT_TYPE, render
 from .streams import pump_websocket, sse_response
 
