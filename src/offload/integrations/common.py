@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from ..errors import JobNotFound
 from ..records import TERMINAL
 from ..service import JobService, Principal
+from ..service.client import STATIC, client_file
 from ..service.views import event_json, state_json
-from ..web.client import STATIC, client_file
 from ..web.events import Item
 from ..web.streams import sse_frame
 

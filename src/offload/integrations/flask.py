@@ -42,10 +42,10 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
+from ..service.client import client_file
 from ..service.http import describe
 from ..service.limits import read_json_sync
 from ..service.views import job_json
-from ..web.client import client_file
 from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 

@@ -24,9 +24,9 @@ from starlette.types import Scope
 from ..app import App
 from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
+from ..service.client import STATIC, media_type
 from ..service.http import HTTP_CODES, describe, error_body
 from . import api, schedules, stats
-from .client import STATIC, media_type
 from .config import WebConfig
 from .limits import BodyLimit
 
