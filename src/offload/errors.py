@@ -187,6 +187,12 @@ class RateLimited(OffloadError):
         super().__init__(f"too many {what}; retry after {math.ceil(retry_after)}s")
 
 
+class StreamClosed(OffloadError):
+    """A live stream ended under its reader: the event hub stopped, or the stream fell
+    too far behind it. Never answered over HTTP: the stream just ends, and the client
+    reconnects from its last event id."""
+
+
 class InvalidRequest(OffloadError):
     def __init__(self, name: str, reason: str) -> None:
         self.name = name

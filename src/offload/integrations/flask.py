@@ -45,8 +45,8 @@ from ..service import (
 from ..service.client import client_file
 from ..service.http import describe
 from ..service.limits import read_json_sync
+from ..service.sse import MEDIA_TYPE, SSE_HEADERS
 from ..service.views import job_json
-from ..web.streams import SSE_HEADERS
 from .common import CLIENT_ROUTES, follow_job
 
 __all__ = ["dashboard_blueprint", "offload_blueprint"]
@@ -126,10 +126,9 @@ class _Views:
     @_answers
     def events(self, job_id: str) -> Response:
         p = self.principal()
-        self.service.get(p, job_id)
         resume = event_cursor(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
-        stream = follow_job(self.service, p, job_id, resume)
-        return Response(stream, mimetype="text/event-stream", headers=SSE_HEADERS)
+        frames = follow_job(self.service, p, job_id, resume)  # a missing job: a 404 before any frame
+        return Response(frames, mimetype=MEDIA_TYPE, headers=SSE_HEADERS)
 
     def client(self, name: str) -> Response:
         text, kind = client_file(name)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ..service import ScheduleRequest, ScheduleService
 from ..service.limits import read_json
-from .api import Json, Server, server
+from .server import Json, Server, server
 
 
 def _schedules(s: Server) -> ScheduleService:
