@@ -51,12 +51,15 @@ finally:
 job = web.get(f"/offload/jobs/{job_id}")
 fresh = web.get(f"/offload/jobs/{job_id}/events")
 resumed = web.get(f"/offload/jobs/{job_id}/events", headers={"Last-Event-ID": "0"})
+last_id = [line for line in resumed.get_data(as_text=True).splitlines() if line.startswith("id: ")][-1][4:]
+after_end = web.get(f"/offload/jobs/{job_id}/events", headers={"Last-Event-ID": last_id})
 missing = web.get("/offload/jobs/" + "0" * 32 + "/events")
 page = web.get(f"/admin/jobs/{job_id}")
 print(json.dumps({
     "job": [job.status_code, job.json],
     "fresh": [fresh.status_code, fresh.content_type, fresh.get_data(as_text=True)],
     "resumed": [resumed.status_code, resumed.get_data(as_text=True)],
+    "after_end": [after_end.status_code, last_id, after_end.get_data(as_text=True)],
     "missing": [missing.status_code, missing.json],
     "page": [page.status_code, page.get_data(as_text=True)],
     "loaded": sorted(m for m, mod in sys.modules.items() if mod is not None and m.split(".")[0] in BLOCKED),
@@ -106,6 +109,11 @@ def test_flask_blueprint_and_dashboard_without_starlette(procs: Procs) -> None:
     progress = [f["data"]["data"]["progress"] for f in resumed if f["event"] == "progress"]
     assert progress and progress[-1] == 100.0
     assert resumed[-1]["data"]["data"]["result"] == {"counted": 3}
+
+    status, last_id, body = seen["after_end"]  # resumed after the final event: the final state only
+    (state,) = frames(body)
+    assert (status, state["event"], state["id"]) == (200, "state", int(last_id))
+    assert state["data"]["data"]["status"] == "completed"
 
     status, missing = seen["missing"]
     assert (status, missing["error"]["code"]) == (404, "not_found")
