@@ -20,7 +20,7 @@ from ..app import App
 from ..errors import JobNotFound, OffloadError
 from ..service import Principal, event_cursor
 from ..service.hub import LazyHub
-from ..service.sse import MEDIA_TYPE, SSE_HEADERS, sse_body
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body
 from ..service.streams import HubStream
 from .core import Dashboard
 from .http import Request, Site, redirect
@@ -28,7 +28,6 @@ from .sessions import NONCE_COOKIE, FormSigner
 from .starlette import cross_site, read_form, respond
 
 JOB_STREAM = re.compile(r"^jobs/([^/]+)/events$")
-KEEPALIVE_S = 15.0
 
 
 def _no_admin() -> bool:

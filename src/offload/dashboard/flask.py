@@ -17,14 +17,13 @@ from flask import Blueprint, Response, current_app, request
 from ..app import App
 from ..errors import ConfigurationError, JobNotFound, OffloadError
 from ..service import Principal, event_cursor
-from ..service.sse import MEDIA_TYPE, SSE_HEADERS, sse_body_sync
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body_sync
 from ..service.streams import PollingStream
 from .core import Dashboard
 from .http import Reply, Request, Site, redirect
 from .sessions import NONCE_COOKIE, FormSigner
 
 JOB_STREAM = re.compile(r"^jobs/([^/]+)/events$")
-KEEPALIVE_S = 15.0
 
 
 def _respond(reply: Reply) -> Response:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ..service import JobService, Principal
 from ..service.client import STATIC, client_file
-from ..service.sse import sse_body_sync
+from ..service.sse import KEEPALIVE_S, sse_body_sync
 from ..service.streams import PollingStream
 
 JS_PATH = STATIC / "offload.js"
@@ -20,8 +20,6 @@ CLIENT_ROUTES = (
     ("offload.d.ts", "types"),
     ("offload.d.mts", "module_types"),
 )
-
-KEEPALIVE_S = 15.0  # a comment line on a stream quiet this long
 
 
 def static_js() -> str:

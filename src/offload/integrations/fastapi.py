@@ -50,10 +50,10 @@ from ..service.client import client_file
 from ..service.http import describe
 from ..service.hub import LazyHub
 from ..service.limits import read_json
-from ..service.sse import MEDIA_TYPE, SSE_HEADERS, sse_body
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body
 from ..service.streams import HubStream
 from ..service.views import job_json
-from .common import CLIENT_ROUTES, KEEPALIVE_S
+from .common import CLIENT_ROUTES
 
 __all__ = ["dashboard_router", "offload_router"]
 

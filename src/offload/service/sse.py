@@ -20,6 +20,7 @@ from .streams import BlockingStream, Item, Stream
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 MEDIA_TYPE = "text/event-stream"
 
+KEEPALIVE_S = 15.0  # the host apps' streams: a comment line when quiet this long (offload serve's is WebConfig's)
 RETRY = b"retry: 1000\n\n"  # a dropped stream is reconnected after a second
 KEEPALIVE = b": keep-alive\n\n"
 
