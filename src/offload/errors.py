@@ -17,6 +17,7 @@ OffloadError
 │   └── BackendUnavailable    the store can't be reached right now (retryable)
 ├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
 ├── AccessDenied              authenticated, but not allowed (admin-only actions)
+├── RateLimited               too many requests, or open streams, for one caller
 ├── InvalidRequest            a request parameter that can't be understood
 │   ├── InvalidField          a field of a request body with the wrong type or value
 │   └── UnsupportedMediaType  a request body that isn't application/json
@@ -30,6 +31,8 @@ OffloadError
 """
 
 from __future__ import annotations
+
+import math
 
 __all__ = [
     "AccessDenied",
@@ -51,6 +54,7 @@ __all__ = [
     "NotSerializable",
     "OffloadError",
     "PayloadTooLarge",
+    "RateLimited",
     "ScheduleConflict",
     "ScheduleNotFound",
     "UnknownTask",
@@ -172,6 +176,21 @@ class AccessDenied(OffloadError):
     def __init__(self, action: str) -> None:
         self.action = action
         super().__init__(f"{action} needs an admin token")
+
+
+class RateLimited(OffloadError):
+    """Too many requests (or open streams) for one token; ``retry_after`` seconds
+    until the next one is let through."""
+
+    def __init__(self, retry_after: float, what: str = "requests") -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many {what}; retry after {math.ceil(retry_after)}s")
+
+
+class StreamClosed(OffloadError):
+    """A live stream ended under its reader: the event hub stopped, or the stream fell
+    too far behind it. Never answered over HTTP: the stream just ends, and the client
+    reconnects from its last event id."""
 
 
 class InvalidRequest(OffloadError):

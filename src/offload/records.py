@@ -1,7 +1,8 @@
 """The records every layer shares: job states and the one transition table, the job
 record, and what crosses the store protocol (new jobs, leases, progress, outcomes,
 events, workers, schedules, statistics, tokens). Plain frozen data, no behaviour
-beyond what a field derives; the store fills them in, the layers above read them."""
+beyond what a field derives; the store fills them in, the layers above read them
+(their JSON is the service layer's: offload.service.views)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,15 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def percent(current: float | None, total: float | None) -> float:
+    """Percent done from a job's reported ``current`` of ``total``, 0-100, to two
+    decimals; 0 while either is unknown. The one formula of every path that shows it
+    (the job, its progress events, the dashboard, the CLI)."""
+    if current is None or not total:
+        return 0.0
+    return round(max(0.0, min(100.0, 100.0 * current / total)), 2)
+
+
 @dataclass(frozen=True, slots=True)
 class JobRecord:
     """One job as the store holds it. Times are POSIX seconds (UTC)."""
@@ -106,13 +116,10 @@ class JobRecord:
 
     @property
     def progress(self) -> float:
-        """Percent done, 0-100."""
+        """Percent done, 0-100: a completed job is done, whatever it last reported."""
         if self.status == JobStatus.COMPLETED:
             return 100.0
-        cur, tot = self.progress_current, self.progress_total
-        if cur is None or not tot:
-            return 0.0
-        return round(max(0.0, min(100.0, 100.0 * cur / tot)), 2)
+        return percent(self.progress_current, self.progress_total)
 
     @property
     def duration(self) -> float | None:
@@ -120,40 +127,6 @@ class JobRecord:
             return None
         end = self.completed_at if self.completed_at is not None else time.time()
         return round(end - self.started_at, 6)
-
-    def to_dict(self, *, include_traceback: bool = False, waiting_reason: str | None = None) -> dict[str, Any]:
-        """The job JSON of the HTTP API. ``waiting_reason``: why the job waits, when the
-        caller knows (JobService.waiting_reason)."""
-        error: dict[str, Any] | None = None
-        if self.error is not None:
-            error = {"message": self.error}
-            if include_traceback and self.traceback:
-                error["traceback"] = self.traceback
-        return {
-            "id": self.id,
-            "task": self.task,
-            "queue": self.queue,
-            "status": str(self.status),
-            "priority": self.priority,
-            "owner": self.owner,
-            "args": self.args,
-            "kwargs": self.kwargs,
-            "progress": self.progress,
-            "progress_current": self.progress_current,
-            "progress_total": self.progress_total,
-            "message": self.message,
-            "messages": [{"timestamp": iso(m["at"]), "message": m["message"]} for m in self.messages],
-            "result": self.result,
-            "error": error,
-            "attempts": self.attempts,
-            "max_attempts": self.max_attempts,
-            "created_at": iso(self.created_at),
-            "run_at": iso(self.run_at),
-            "started_at": iso(self.started_at),
-            "completed_at": iso(self.completed_at),
-            "duration": self.duration,
-            "waiting_reason": waiting_reason,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,23 +150,6 @@ class ScheduleRecord:
     # Declared in code: the fingerprint of the declaration last applied (see
     # Schedules.sync_code); None for a schedule made at run time.
     fingerprint: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "task": self.task,
-            "args": self.args,
-            "kwargs": self.kwargs,
-            "cron": self.cron,
-            "interval": self.interval,
-            "timezone": self.timezone,
-            "paused": self.paused,
-            "next_run_at": iso(self.next_run_at),
-            "last_run_at": iso(self.last_run_at),
-            "queue": self.queue,
-            "priority": self.priority,
-            "owner": self.owner,
-        }
 
 
 def new_schedule_id() -> str:

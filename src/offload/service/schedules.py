@@ -22,6 +22,7 @@ from ..records import ScheduleRecord
 from .jobs import check_queue
 from .models import MAX_KEY, ScheduleRequest
 from .principal import Principal
+from .views import schedule_json
 
 if TYPE_CHECKING:
     from ..app import App
@@ -99,7 +100,7 @@ class ScheduleService:
 
     def to_json(self, principal: Principal, record: ScheduleRecord) -> dict[str, Any]:
         """The schedule as the caller names it."""
-        return replace(record, id=_shown_id(principal, record.id)).to_dict()
+        return schedule_json(replace(record, id=_shown_id(principal, record.id)))
 
 
 def _stored_id(principal: Principal, schedule_id: str) -> str:

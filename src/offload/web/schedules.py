@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..service import ScheduleRequest, ScheduleService
-from .api import Json, Server, server
-from .limits import read_json
+from ..service.limits import read_json
+from .server import Json, Server, server
 
 
 def _schedules(s: Server) -> ScheduleService:

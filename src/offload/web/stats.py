@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from ..service import FailuresQuery, HistoryQuery, StatsQuery, StatsService, text_param
 from ..service.stats import HISTORY_ACTION, STATS
-from .api import Json, Server, server
+from .server import Json, Server, server
 
 
 def _stats(s: Server) -> StatsService:

@@ -15,6 +15,7 @@ from typing import Any
 from ...errors import InvalidTransition
 from ...records import TERMINAL, WAITING, Event, JobRecord, JobStatus
 from ...service import Principal
+from ...service.views import job_json
 from ..format import progress
 from ..http import Reply, Request, redirect
 from .flash import flash
@@ -58,7 +59,7 @@ def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     ctx.update(
         job=record,
         seq=seq,
-        data=record.to_dict(include_traceback=p.admin),
+        data=job_json(record, include_traceback=p.admin),
         bar=progress(record, time.time()),
         actions=actions(record),
         allowed=allowed_states(record),
