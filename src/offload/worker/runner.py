@@ -7,7 +7,6 @@ import atexit
 import collections
 import contextlib
 import logging
-import os
 import secrets
 import threading
 import time
@@ -22,14 +21,7 @@ from ..records import JobRecord, JobStatus, Outcome
 from ..settings import Settings
 from ..task import Task
 from .ahead import ClaimAhead
-from .duties import Duty, Housekeeping
-from .duties.give_back import GiveBack
-from .duties.heartbeat import Heartbeat
-from .duties.progress import FlushProgress
-from .duties.rescue import Rescue
-from .duties.retention import Retention
-from .duties.schedules import Fires, FireSchedules
-from .duties.timeouts import Timeouts
+from .duties import Fires, Heartbeat, Housekeeping, housekeeping
 from .executor import Outcomes, Run
 from .outage import Outage
 from .slots import Slots
@@ -206,7 +198,10 @@ class Worker:
         """Claim and run until stopped (or, in burst mode, until nothing is left)."""
         self._waiter = self.backend.waiter(self.id, self.queues)
         self.slots.open()
-        services = self._housekeeping = self._duties()
+        services, self._heartbeat = housekeeping(
+            self, self.backend, self.tasks, self.settings, self.schedules, supervised=self.supervised
+        )
+        self._housekeeping = services
         services.start()
         log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
         try:
@@ -214,20 +209,6 @@ class Worker:
         finally:
             self._shut_down(services)
         return self.exit_code
-
-    def _duties(self) -> Housekeeping:
-        store, s = self.backend, self.settings
-        heartbeat = self._heartbeat = Heartbeat(self, store, s)
-        duties: list[Duty] = [
-            FlushProgress(self, store, s),
-            Timeouts(self, s),
-            GiveBack(self, store),
-            Rescue(self, store, s, heartbeat),
-            Retention(store, self.tasks, s),
-        ]
-        if s.run_scheduler:
-            duties.append(FireSchedules(self.schedules, s))
-        return Housekeeping(self, [heartbeat], duties, parent=os.getppid() if self.supervised else None)
 
     def _loop_until_stopped(self, services: Housekeeping) -> None:
         assert self._waiter is not None

@@ -9,7 +9,7 @@ import time
 
 from ...backends.base import Backend
 from ...errors import OffloadError
-from . import Held
+from .base import Held
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 from ...backends.base import Backend
 from ...records import WorkerInfo
 from ...settings import Settings
-from . import Held
+from .base import Held
 
 
 class Heartbeat:

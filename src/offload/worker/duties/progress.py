@@ -10,7 +10,7 @@ from ...backends.base import Backend
 from ...errors import OffloadError
 from ...records import Progress
 from ...settings import Settings
-from . import Held
+from .base import Held
 
 if TYPE_CHECKING:
     from ..executor import Run

@@ -9,7 +9,7 @@ import time
 
 from ...backends.base import Backend
 from ...settings import Settings
-from . import Held
+from .base import Held
 from .heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from ...settings import Settings
-from . import Held
+from .base import Held
 
 
 class Timeouts:
