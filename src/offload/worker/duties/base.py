@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..ahead import ClaimAhead
     from ..executor import Run
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("offload.worker.duties")  # one name for every duty's failures
 
 
 class Duty(Protocol):
