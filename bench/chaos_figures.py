@@ -17,7 +17,7 @@ from chaos_fleet import Fleet, Hit
 from tests.support import ledger
 
 from offload import App
-from offload.job import JobRecord, JobStatus
+from offload.records import JobRecord, JobStatus
 
 DROPPED = "dropped, the lease was lost"  # the worker's log line for an outcome the store refused
 

@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from offload.backends.base import Outcome  # noqa: E402
-from offload.job import JobStatus  # noqa: E402
+from offload.records import JobStatus, Outcome  # noqa: E402
 from offload.service import TokenService  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -12,7 +12,7 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support.procs import wait_for
 
 

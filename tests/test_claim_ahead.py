@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 import offload
-from offload.job import JobStatus
-from offload.worker import services
+from offload.records import JobStatus
 from offload.worker.ahead import ClaimAhead
+from offload.worker.duties import give_back
 from tests.support.procs import wait_for
 
 
@@ -148,7 +148,7 @@ def test_a_job_claimed_ahead_behind_a_long_run_goes_back_to_its_queue(app: offlo
 def test_a_job_claimed_ahead_that_waits_at_shutdown_goes_back_without_running(
     app: offload.App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "GIVE_BACK_S", 60.0)  # only the stop gives it back
+    monkeypatch.setattr(give_back, "GIVE_BACK_S", 60.0)  # only the stop gives it back
     worker, release, started, (blocker, victim) = claim_two_behind_a_blocker(app)
     try:
         wait_for(lambda: victim.refresh().status == JobStatus.RUNNING)
@@ -194,7 +194,7 @@ def test_a_give_back_the_store_refuses_keeps_the_job_and_runs_it_once(
 def test_a_job_claimed_ahead_whose_lease_went_meanwhile_never_runs(
     app: offload.App, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "GIVE_BACK_S", 60.0)
+    monkeypatch.setattr(give_back, "GIVE_BACK_S", 60.0)
     worker, release, started, (blocker, victim) = claim_two_behind_a_blocker(app)
     try:
         wait_for(lambda: victim.refresh().status == JobStatus.RUNNING)

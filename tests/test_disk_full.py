@@ -77,7 +77,9 @@ def test_a_full_disk_slows_the_worker_down_and_is_logged_once(
         warnings = [r for r in caplog.records if r.name.startswith("offload.worker") and r.levelno >= logging.WARNING]
         [loop] = [r.getMessage() for r in warnings if r.name == "offload.worker.outage"]  # the loop says it once
         assert "the store is failing" in loop and "disk is full" in loop
-        per_duty = collections.Counter(r.getMessage().split(" failed")[0] for r in warnings if "services" in r.name)
+        per_duty = collections.Counter(
+            r.getMessage().split(" failed")[0] for r in warnings if r.name == "offload.worker.duties"
+        )
         assert per_duty and set(per_duty.values()) == {1}, per_duty  # each duty says it once
         tries = [float(r.getMessage().rsplit(" ", 1)[1].rstrip("s")) for r in said("next try in")]
         assert tries[:6] == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]

@@ -23,7 +23,7 @@ from offload.errors import (
     NotSerializable,
     PayloadTooLarge,
 )
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support import rawstore
 from tests.support.procs import REPO_ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support.procs import Procs, wait_for
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests import isolated_tasks as tasks
 from tests.support import ledger
 from tests.support.procs import pid_alive, wait_for

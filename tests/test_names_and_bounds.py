@@ -11,7 +11,7 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import TERMINAL, JobStatus
+from offload.records import TERMINAL, JobStatus
 from offload.service import Principal, ScheduleRequest, ScheduleService, SubmitRequest
 from offload.service.jobs import JobService
 from tests.support.procs import wait_for
@@ -158,19 +158,19 @@ def test_users_submit_only_to_declared_queues_and_admins_as_the_setting_says(sto
     user, admin = Principal("ann"), Principal("root", admin=True)
     app = make_app(store_url, queues="bulk")
     jobs = JobService(app)
-    assert jobs.submit(user, SubmitRequest("echo", options={"queue": "bulk"})).created
+    assert jobs.submit(user, SubmitRequest("echo", queue="bulk")).created
     for who in (user, admin):  # admins too, unless api_admin_any_queue
         with pytest.raises(errors.InvalidField, match=r"'made-up' is not a queue this app declares \(default, bulk\)"):
-            jobs.submit(who, SubmitRequest("echo", options={"queue": "made-up"}))
+            jobs.submit(who, SubmitRequest("echo", queue="made-up"))
         with pytest.raises(errors.InvalidField, match="made-up"):
             ScheduleService(app).create(who, ScheduleRequest("echo", interval=60, queue="made-up"))
     app.close()
 
     lenient = make_app(store_url, api_admin_any_queue=True)
     jobs = JobService(lenient)
-    assert jobs.submit(admin, SubmitRequest("echo", options={"queue": "made-up"})).created
+    assert jobs.submit(admin, SubmitRequest("echo", queue="made-up")).created
     with pytest.raises(errors.InvalidField, match="made-up"):
-        jobs.submit(user, SubmitRequest("echo", options={"queue": "made-up"}))
+        jobs.submit(user, SubmitRequest("echo", queue="made-up"))
     assert [j.queue for j in lenient.list_jobs()] == ["made-up", "bulk"]
     lenient.close()
 

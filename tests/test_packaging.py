@@ -84,7 +84,7 @@ def test_the_wheel_holds_every_file_of_the_package(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         shipped = set(zf.namelist())
     for name in ("offload.js", "offload.mjs", "offload.d.ts", "offload.d.mts"):
-        assert f"offload/web/static/{name}" in wanted
+        assert f"offload/service/static/{name}" in wanted
     assert sorted(wanted - shipped) == []
 
 

@@ -11,7 +11,8 @@ import pytest
 
 import offload
 from offload import errors
-from offload.schedule import ScheduleRecord, next_after
+from offload.records import ScheduleRecord
+from offload.schedules.timing import next_after
 
 
 def ts(text: str, tz: str) -> float:

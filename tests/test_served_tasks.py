@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from offload.service import JobService
 from tests.support.procs import wait_for
 

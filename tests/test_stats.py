@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 import offload
-from offload.backends.base import PruneRule
-from offload.job import JobStatus
-from offload.stats import clear_stats, recent_failures, task_history, task_stats
+from offload import stats
+from offload.records import JobStatus, PruneRule
+from offload.service.stats import failure_json, run_json, summary_json
 from tests.support.procs import wait_for
+
+
+# What `offload stats` and GET /api/stats/... show, read the way they read it.
+def task_stats(app: offload.App) -> list[dict[str, Any]]:
+    return [summary_json(s) for s in stats.summaries(app.backend)]
+
+
+def task_history(app: offload.App, task: str) -> list[dict[str, Any]]:
+    return [run_json(r) for r in stats.history(app.backend, task)]
+
+
+def recent_failures(app: offload.App, hours: float) -> list[dict[str, Any]]:
+    return [failure_json(r) for r in stats.failures(app.backend, hours=hours)]
+
+
+def clear_stats(app: offload.App, task: str | None = None) -> None:
+    stats.clear(app.backend, task)
 
 
 @pytest.fixture

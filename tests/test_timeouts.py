@@ -11,7 +11,7 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import JobStatus
+from offload.records import JobStatus
 from offload.service import JobService
 from offload.service.principal import Principal
 from tests.support.procs import wait_for

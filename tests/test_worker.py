@@ -11,7 +11,8 @@ import pytest
 
 import offload
 from offload import errors
-from offload.job import JobStatus
+from offload.records import JobStatus
+from offload.service.views import job_json
 from tests.support.procs import wait_for
 
 
@@ -154,8 +155,8 @@ def test_failure_without_attempts_left_keeps_error_and_traceback(app: offload.Ap
     record = h.refresh()
     assert record.status == JobStatus.FAILED and record.attempts == 2
     assert "Traceback" in (record.traceback or "") and "model server" in (record.traceback or "")
-    assert record.to_dict()["error"] == {"message": "RuntimeError: model server answered 500"}
-    assert "traceback" in record.to_dict(include_traceback=True)["error"]
+    assert job_json(record)["error"] == {"message": "RuntimeError: model server answered 500"}
+    assert "traceback" in job_json(record, include_traceback=True)["error"]
 
 
 def test_explicit_retry_request(app: offload.App, workers: list) -> None:

@@ -90,8 +90,8 @@ class _Store:
         return self.app.list_jobs(**flt)
 
     def prune(self, *, older_than_s: float, keep: int) -> int:
-        from offload.backends.base import PruneRule
-        from offload.job import JobStatus
+        from offload.records import PruneRule
+        from offload.records import JobStatus
 
         rule = PruneRule(JobStatus.COMPLETED, before=time.time() - older_than_s, keep=keep)
         return self.app.backend.job_prune([rule])

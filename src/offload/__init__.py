@@ -18,7 +18,7 @@ from .app import App
 from .context import JobContext
 from .errors import JobCancelled, OffloadError
 from .handle import JobHandle
-from .job import JobRecord, JobStatus
+from .records import JobRecord, JobStatus
 from .retry import Retry
 from .settings import Settings
 from .task import Task

@@ -7,10 +7,9 @@ import threading
 import time
 from typing import Any
 
-from .backends.base import Progress
 from .errors import JobCancelled
-from .job import JobRecord
 from .names import storable
+from .records import JobRecord, Progress
 
 _isfinite = math.isfinite
 _PLAIN = (int, float)

@@ -32,8 +32,7 @@ from .errors import ConfigurationError, DecryptionFailed
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from .backends.base import NewJob
-    from .job import JobRecord
+    from .records import JobRecord, NewJob
 
 VERSION = "enc1"
 KEY_BYTES = 32  # AES-256

@@ -17,6 +17,7 @@ OffloadError
 │   └── BackendUnavailable    the store can't be reached right now (retryable)
 ├── AuthenticationFailed      no credentials, or ones the store doesn't know (revoked too)
 ├── AccessDenied              authenticated, but not allowed (admin-only actions)
+├── RateLimited               too many requests, or open streams, for one caller
 ├── InvalidRequest            a request parameter that can't be understood
 │   ├── InvalidField          a field of a request body with the wrong type or value
 │   └── UnsupportedMediaType  a request body that isn't application/json
@@ -30,6 +31,8 @@ OffloadError
 """
 
 from __future__ import annotations
+
+import math
 
 __all__ = [
     "AccessDenied",
@@ -51,6 +54,7 @@ __all__ = [
     "NotSerializable",
     "OffloadError",
     "PayloadTooLarge",
+    "RateLimited",
     "ScheduleConflict",
     "ScheduleNotFound",
     "UnknownTask",
@@ -151,6 +155,18 @@ class BackendUnavailable(BackendError):
     retryable = True
 
 
+class ClaimFailed(BackendError):
+    """job_finish_and_claim wrote the outcomes, but its claim failed: ``written`` are
+    the ids written (they stand), and nothing was claimed. The caller treats it as a
+    failing store (the claim may be asked again, later), and keeps no outcome to write
+    again."""
+
+    def __init__(self, written: set[str], cause: BackendError) -> None:
+        super().__init__(f"the outcomes were written, but the claim failed: {cause}")
+        self.written = written
+        self.retryable = cause.retryable
+
+
 class AuthenticationFailed(OffloadError):
     def __init__(self, reason: str = "a valid bearer token is required") -> None:
         super().__init__(reason)
@@ -160,6 +176,21 @@ class AccessDenied(OffloadError):
     def __init__(self, action: str) -> None:
         self.action = action
         super().__init__(f"{action} needs an admin token")
+
+
+class RateLimited(OffloadError):
+    """Too many requests (or open streams) for one token; ``retry_after`` seconds
+    until the next one is let through."""
+
+    def __init__(self, retry_after: float, what: str = "requests") -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many {what}; retry after {math.ceil(retry_after)}s")
+
+
+class StreamClosed(OffloadError):
+    """A live stream ended under its reader: the event hub stopped, or the stream fell
+    too far behind it. Never answered over HTTP: the stream just ends, and the client
+    reconnects from its last event id."""
 
 
 class InvalidRequest(OffloadError):

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .backends.base import Backend
 from .errors import JobCancelled, JobFailed, JobNotFound, WaitTimeout
-from .job import TERMINAL, JobRecord, JobStatus
+from .records import TERMINAL, JobRecord, JobStatus
 
-if TYPE_CHECKING:
-    from .app import App
+
+class Jobs(Protocol):
+    """What a handle reads its job through (an App): the store, and the decryption of
+    an encrypted job's values."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    def reveal(self, record: JobRecord) -> JobRecord: ...
 
 
 class JobHandle:
-    def __init__(self, app: App, job_id: str, record: JobRecord | None = None, *, created: bool = True) -> None:
+    def __init__(self, app: Jobs, job_id: str, record: JobRecord | None = None, *, created: bool = True) -> None:
         self.app = app
         self.id = job_id
         self.created = created  # False when a unique_key returned an existing job

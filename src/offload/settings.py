@@ -1,14 +1,25 @@
-"""Tunables, with the defaults DESIGN.md names. Environment variables override them."""
+"""Tunables, with the defaults DESIGN.md names. Environment variables override them,
+read by one parser (``from_env``) for every group of settings: the App's here
+(``OFFLOAD_<NAME>``) and the web server's (``web.config.WebConfig``, ``OFFLOAD_API_<NAME>``)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 DEFAULT_URL = "sqlite:///offload.db"
+
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
+
+Config = TypeVar("Config", bound="DataclassInstance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +52,9 @@ class Settings:
     # decrypt (offload.crypto). Secret: left out of the repr.
     encryption_keys: str = field(default="", repr=False)
 
-    def with_env(self, environ: dict[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        changes: dict[str, Any] = {}
-        for f in fields(self):
-            raw = env.get(f"OFFLOAD_{f.name.upper()}")
-            if raw is None:
-                continue
-            try:
-                changes[f.name] = _parse(raw, type(getattr(self, f.name)))
-            except ValueError:
-                raise ConfigurationError(f"OFFLOAD_{f.name.upper()}={raw!r} is not a valid {f.name}") from None
-        return replace(self, **changes)
+    def with_env(self, environ: Mapping[str, str] | None = None) -> Settings:
+        """These settings with ``OFFLOAD_<NAME>`` variables applied."""
+        return from_env(self, "OFFLOAD_", environ)
 
     def override(self, **changes: Any) -> Settings:
         unknown = set(changes) - {f.name for f in fields(self)}
@@ -61,11 +63,32 @@ class Settings:
         return replace(self, **changes)
 
 
-def _parse(raw: str, kind: type) -> Any:
+def from_env(config: Config, prefix: str, environ: Mapping[str, str] | None = None) -> Config:
+    """``config`` (a dataclass) with each field that has a ``<prefix><NAME>`` variable
+    set to its value, parsed as the field's default is typed. A value that doesn't
+    parse is a ConfigurationError naming the variable, never a silent default."""
+    env = os.environ if environ is None else environ
+    changes: dict[str, Any] = {}
+    for f in fields(config):
+        name = f"{prefix}{f.name.upper()}"
+        raw = env.get(name)
+        if raw is None:
+            continue
+        try:
+            changes[f.name] = parse(raw, type(getattr(config, f.name)))
+        except ValueError:
+            raise ConfigurationError(f"{name}={raw!r} is not a valid {f.name}") from None
+    return replace(config, **changes)
+
+
+def parse(raw: str, kind: type) -> Any:
+    """One variable's text as ``kind``: a bool is one of TRUE or FALSE (any case),
+    anything else is refused with ValueError."""
     if kind is bool:
-        if raw.lower() in ("1", "true", "yes", "on"):
+        word = raw.strip().lower()
+        if word in TRUE:
             return True
-        if raw.lower() in ("0", "false", "no", "off"):
+        if word in FALSE:
             return False
         raise ValueError(raw)
     return kind(raw)

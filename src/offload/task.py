@@ -6,14 +6,11 @@ import inspect
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import ConfigurationError, InvalidArguments
+from .handle import JobHandle
 from .names import NAME_RULE, is_name
-
-if TYPE_CHECKING:
-    from .app import App
-    from .handle import JobHandle
 
 CONTEXT_PARAM = "job"
 CALLBACK_PARAM = "progress_callback"
@@ -51,11 +48,22 @@ class TaskOptions:
             raise ConfigurationError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {self.isolation!r}")
 
 
+Calls = Iterable[tuple[Sequence[Any], dict[str, Any]] | Sequence[Any]]
+
+
+class Enqueuer(Protocol):
+    """Where a task's jobs go (its App)."""
+
+    def enqueue(self, task_name: str, *args: Any, **kwargs: Any) -> JobHandle: ...
+
+    def enqueue_many(self, task_name: str, calls: Calls, **options: Any) -> list[JobHandle]: ...
+
+
 @dataclass(slots=True)
 class Task:
     """A function offload can run in the background. Created by ``@app.task()``."""
 
-    app: App
+    app: Enqueuer
     fn: Callable[..., Any]
     name: str
     options: TaskOptions
@@ -104,9 +112,7 @@ class Task:
         options = {k[1:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("_")}
         return self.app.enqueue(self.name, *args, **{f"_{k}": v for k, v in options.items()}, **kwargs)
 
-    def enqueue_many(
-        self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]] | Sequence[Any]], **options: Any
-    ) -> list[JobHandle]:
+    def enqueue_many(self, calls: Calls, **options: Any) -> list[JobHandle]:
         """Store many jobs in one transaction: ``calls`` holds ``(args, kwargs)`` pairs
         (or bare argument tuples). Options as for enqueue, without the underscore."""
         return self.app.enqueue_many(self.name, calls, **options)

@@ -16,6 +16,7 @@ import pytest
 
 from offload import App
 from offload.service import TokenService
+from tests.support.answers import check_answer
 from tests.support.procs import PYTHON, Procs, wait_for
 
 API_APP = "tests.api.tasks_api:app"
@@ -42,8 +43,10 @@ class ApiServer:
         return TokenService(self.store).create(user, admin=admin)[1]
 
     def client(self, token: str | None = None, **kw: Any) -> httpx.Client:
+        """A client whose every answer is held to its model (tests/support/answers.py)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base, headers=headers, timeout=10.0, **kw)
+        hooks = {"response": [check_answer]}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=10.0, event_hooks=hooks, **kw)
 
 
 def start_server(

@@ -118,7 +118,7 @@ def test_users_submit_only_to_declared_queues(server: ApiServer, clients: Callab
     assert c.get("/api/schedules").json()["schedules"] == []
     # OFFLOAD_API_ADMIN_ANY_QUEUE lets admins further, within the character set
     assert server.store.get_job(submit(admin, "add", 1, 2, queue="made-up")).record.queue == "made-up"
-    refused(admin.post("/api/jobs", json={"task": "add", "args": [1, 2], "queue": "made up"}), 422, "_queue must be")
+    refused(admin.post("/api/jobs", json={"task": "add", "args": [1, 2], "queue": "made up"}), 422, "queue: must be")
 
 
 @pytest.mark.parametrize(

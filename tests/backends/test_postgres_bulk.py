@@ -15,7 +15,7 @@ from offload import App
 from offload.backends.postgres import PostgresBackend
 from offload.backends.postgres.schema import BOOTSTRAP, MIGRATIONS, RECORD_VERSION, render
 from offload.errors import BackendError, InvalidTransition
-from offload.job import JobStatus
+from offload.records import JobStatus
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from typing import Any
 
 from tests.support.postgres import new_job
 
-from offload.backends.base import Lease, Outcome
 from offload.backends.postgres import PostgresBackend
-from offload.job import JobStatus
+from offload.records import JobStatus, Lease, Outcome
 
 
 def _in_threads(n: int, work: Callable[[int], Any]) -> list[Any]:

@@ -10,9 +10,8 @@ import psycopg
 import pytest
 from tests.support.postgres import new_job
 
-from offload.backends.base import Lease, Outcome, Progress
 from offload.backends.postgres import PostgresBackend
-from offload.job import JobStatus
+from offload.records import JobStatus, Lease, Outcome, Progress
 
 # Records, for every row a statement writes to jobs, the synchronous_commit in force in
 # its transaction (the setting a commit obeys is the one in force when it commits).

@@ -12,10 +12,9 @@ import pytest
 from tests.support.postgres import new_job
 from tests.support.procs import wait_for
 
-from offload.backends.base import Lease
 from offload.backends.postgres import PostgresBackend
 from offload.errors import ConfigurationError
-from offload.job import JobStatus
+from offload.records import JobStatus, Lease
 
 
 @pytest.fixture

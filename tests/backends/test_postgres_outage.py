@@ -10,10 +10,9 @@ import pytest
 from tests.support.postgres import PostgresCluster, new_job
 from tests.support.procs import wait_for
 
-from offload.backends.base import Outcome
 from offload.backends.postgres import PostgresBackend
 from offload.errors import BackendUnavailable
-from offload.job import JobStatus
+from offload.records import JobStatus, Outcome
 
 
 @pytest.fixture

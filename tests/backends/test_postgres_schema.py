@@ -11,11 +11,10 @@ import pytest
 from tests.support.postgres import new_job
 
 from offload.backends import open_backend
-from offload.backends.base import JobFilter, Outcome, PruneRule
 from offload.backends.postgres import PostgresBackend
 from offload.backends.postgres.schema import MIGRATIONS
 from offload.errors import BackendError, BackendUnavailable, ConfigurationError
-from offload.job import JobStatus
+from offload.records import JobFilter, JobStatus, Outcome, PruneRule
 
 
 @pytest.mark.parametrize("schema", [None, "custom_store"])

@@ -15,10 +15,9 @@ from tests.support.postgres import new_job
 from tests.support.procs import wait_for
 
 import offload
-from offload.backends.base import ClaimFailed, Lease, Outcome, Progress
 from offload.backends.postgres import PostgresBackend
-from offload.errors import BackendError
-from offload.job import JobStatus
+from offload.errors import BackendError, ClaimFailed
+from offload.records import JobStatus, Lease, Outcome, Progress
 
 # Makes every UPDATE that turns a job into {status} fail, as a server error would.
 REFUSE = """

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 
 from offload import App
 from offload.integrations.flask import offload_blueprint
-from offload.web.client import CLIENT_FILES, STATIC
+from offload.service.client import CLIENT_FILES, STATIC
 from tests.api.conftest import free_port
 from tests.browser import js_support
 from tests.browser.js_server import APP, ENV, start_server, stop_server

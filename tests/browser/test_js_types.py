@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from offload.web.client import STATIC
+from offload.service.client import STATIC
 
 TYPESCRIPT = "5.9.3"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from offload.backends.base import Backend, Event, Lease, NewJob, Outcome
-from offload.job import JobRecord, JobStatus, new_job_id
+from offload.backends.base import Backend
+from offload.records import Event, JobRecord, JobStatus, Lease, NewJob, Outcome, new_job_id
 
 T0 = 1_700_000_000.0  # the tests' clock starts here
 LEASE_S = 30.0

@@ -6,7 +6,7 @@ import pytest
 
 from offload.backends.base import Backend
 from offload.errors import InvalidTransition, JobNotFound
-from offload.job import TERMINAL, WAITING, JobStatus, new_job_id
+from offload.records import TERMINAL, WAITING, JobStatus, new_job_id
 
 from .helpers import LEASE_S, T0, claim, finish, get, job_in, lease_of, running_job, status_history
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from offload.backends.base import Backend
-from offload.job import JobStatus, new_job_id
+from offload.records import JobStatus, new_job_id
 
 from .helpers import (
     FAR,

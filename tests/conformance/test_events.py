@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from offload.backends.base import Backend, Progress
-from offload.job import JobStatus
+from offload.backends.base import Backend
+from offload.records import JobStatus, Progress
 
 from .helpers import (
     DOCUMENTED_EVENT_TYPES,

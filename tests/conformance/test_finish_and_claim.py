@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from offload.backends.base import Backend, Outcome
-from offload.job import JobRecord, JobStatus
+from offload.backends.base import Backend
+from offload.records import JobRecord, JobStatus, Outcome
 
 from .helpers import LEASE_S, T0, claim, get, insert, make_jobs, outcome, status_history
 

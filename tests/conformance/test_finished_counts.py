@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from offload.backends.base import Backend, FinishedCount, PruneRule
+from offload.backends.base import Backend
 from offload.errors import InvalidRequest
-from offload.job import JobStatus
+from offload.records import FinishedCount, JobStatus, PruneRule
 
 from .helpers import T0, finish, insert_one, job_in, running_job
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from offload.backends.base import Backend
-from offload.job import JobStatus, new_job_id
+from offload.records import JobStatus, new_job_id
 
 from .helpers import T0, insert, job_in, make_job
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from offload.backends.base import Backend, JobFilter
+from offload.backends.base import Backend
 from offload.errors import BackendError, ConfigurationError, OffloadError
-from offload.job import JobStatus, new_job_id
+from offload.records import JobFilter, JobStatus, new_job_id
 
 from .helpers import FAR, T0, get, insert, insert_one, job_in, make_job, make_jobs
 

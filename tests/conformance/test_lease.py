@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from offload.backends.base import Backend, Lease, Outcome, Progress
-from offload.job import JobStatus, new_job_id
+from offload.backends.base import Backend
+from offload.records import JobStatus, Lease, Outcome, Progress, new_job_id
 
 from .helpers import (
     LEASE_S,

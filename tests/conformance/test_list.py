@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from offload.backends.base import Backend, JobFilter
-from offload.job import JobStatus, new_job_id
+from offload.backends.base import Backend
+from offload.records import JobFilter, JobStatus, new_job_id
 
 from .helpers import T0, claim, get, insert, job_in, make_job, make_jobs
 

@@ -26,9 +26,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from offload.backends.base import Backend, Lease, NewJob, Outcome, PruneRule
+from offload.backends.base import Backend
 from offload.errors import InvalidTransition
-from offload.job import ACTIVE, TERMINAL, TRANSITIONS, WAITING, JobStatus
+from offload.records import ACTIVE, TERMINAL, TRANSITIONS, WAITING, JobStatus, Lease, NewJob, Outcome, PruneRule
 
 from .helpers import T0, fresh_queue, status_history
 
@@ -45,7 +45,7 @@ WORKER_WRITES = ["completed", "failed", "retrying_now", "retrying_later", "cance
 
 
 def _job_id() -> str:
-    from offload.job import new_job_id
+    from offload.records import new_job_id
 
     return new_job_id(T0 + next(_ids) * 0.001)  # strictly increasing, unique across examples
 

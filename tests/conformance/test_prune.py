@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from offload.backends.base import Backend, JobFilter, PruneRule
-from offload.job import TERMINAL, WAITING, JobStatus
+from offload.backends.base import Backend
+from offload.records import TERMINAL, WAITING, JobFilter, JobStatus, PruneRule
 
 from .helpers import T0, finish, get, insert_one, job_in, running_job
 

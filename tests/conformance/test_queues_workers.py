@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from offload.backends.base import Backend, WorkerInfo
-from offload.job import JobStatus
+from offload.backends.base import Backend
+from offload.records import JobStatus, WorkerInfo
 
 from .helpers import FAR, T0, claim, get, insert_one, job_in, lease_of, make_job
 

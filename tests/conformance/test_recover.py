@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from offload.backends.base import Backend
-from offload.job import JobStatus
+from offload.records import JobStatus
 
 from .helpers import T0, claim, get, insert, insert_one, job_in, make_jobs, running_job
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from offload.backends.base import Backend
-from offload.schedule import ScheduleRecord
+from offload.records import ScheduleRecord
 
 from .helpers import T0
 

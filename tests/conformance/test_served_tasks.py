@@ -3,8 +3,8 @@ about themselves (tasks, stuck runs), and which tasks have jobs waiting."""
 
 from __future__ import annotations
 
-from offload.backends.base import Backend, WorkerInfo
-from offload.job import JobStatus
+from offload.backends.base import Backend
+from offload.records import JobStatus, WorkerInfo
 
 from .helpers import T0, claim_ids, fresh_queue, get, insert, insert_one, job_in, make_jobs, outcome, running_job
 

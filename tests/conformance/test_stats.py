@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from offload.backends.base import RUNS_KEPT, Backend, PruneRule, TaskStats
-from offload.job import JobStatus
+from offload.backends.base import Backend
+from offload.records import RUNS_KEPT, JobStatus, PruneRule, TaskStats
 
 from .helpers import T0, claim, finish, fresh_queue, insert, make_jobs, outcome, running_job
 

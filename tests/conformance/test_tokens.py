@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from offload.backends.base import Backend, TokenRecord
-from offload.job import JobRecord
+from offload.backends.base import Backend
+from offload.records import JobRecord, TokenRecord
 
 from .helpers import T0, get, insert_one
 

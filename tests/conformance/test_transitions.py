@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from offload.backends.base import Backend, Lease, Progress
+from offload.backends.base import Backend
 from offload.errors import InvalidTransition
-from offload.job import TERMINAL, TRANSITIONS, WAITING, JobRecord, JobStatus
+from offload.records import TERMINAL, TRANSITIONS, WAITING, JobRecord, JobStatus, Lease, Progress
 
 from .helpers import FAR, LEASE_S, T0, claim, finish, get, job_in, status_history
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from offload.backends.base import FinishedCount
 from offload.dashboard import charts
-from offload.job import JobStatus
+from offload.records import FinishedCount, JobStatus
 
 NOW = 1_800_000_030.0  # 30 s into a minute
 LAST = 1_800_000_000.0

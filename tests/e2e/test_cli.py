@@ -7,7 +7,7 @@ import json
 import time
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support.procs import E2E_APP, Procs
 
 APP = ("--app", E2E_APP)

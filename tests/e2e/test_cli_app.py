@@ -11,7 +11,7 @@ import pytest
 
 import offload
 from offload.errors import AuthenticationFailed
-from offload.job import JobStatus
+from offload.records import JobStatus
 from offload.service import TokenService
 from tests.support.procs import E2E_APP, PYTHON, Procs
 

@@ -9,7 +9,7 @@ import pytest
 
 import offload
 from offload import demo
-from offload.job import TERMINAL, JobRecord, JobStatus
+from offload.records import TERMINAL, JobRecord, JobStatus
 from offload.task import Task
 from tests.support.procs import Procs, wait_for
 

@@ -7,7 +7,7 @@ import signal
 from pathlib import Path
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support import ledger
 from tests.support.procs import Procs, wait_for
 

@@ -11,7 +11,7 @@ import pytest
 
 import offload
 from offload import demo
-from offload.job import JobStatus
+from offload.records import JobStatus
 from offload.task import Task
 from tests.support import ledger
 from tests.support.procs import Procs, children_of, wait_for

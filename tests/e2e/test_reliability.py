@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import offload
-from offload.job import TERMINAL, JobStatus
+from offload.records import TERMINAL, JobStatus
 from tests.support import ledger
 from tests.support.procs import Proc, Procs, pause_outside_a_write, wait_for
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 import offload
-from offload.job import JobStatus
+from offload.records import JobStatus
 from tests.support import ledger
 from tests.support.procs import Proc, Procs, wait_for
 

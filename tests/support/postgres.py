@@ -42,8 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from offload.backends.base import NewJob
-from offload.job import new_job_id
+from offload.records import NewJob, new_job_id
 
 ENV_URL = "OFFLOAD_TEST_PG_URL"
 _OS_USER = "postgres"

@@ -1,9 +1,9 @@
-"""The one protocol every store implements, and the records that cross it.
+"""The one protocol every store implements (its records are in offload.records).
 
 Rules every implementation keeps (the conformance suite in tests/conformance checks them):
 
 * Every write that changes a job's status is conditional on the status it comes from
-  (see ``offload.job.TRANSITIONS``); a write from a worker is also conditional on the
+  (see ``offload.records.TRANSITIONS``); a write from a worker is also conditional on the
   lease token it got at claim time. A refused write changes nothing and reports it
   (the job is missing from the returned ids) instead of raising.
 * Batch by default: methods take and return sequences, one round trip each.
@@ -21,211 +21,26 @@ Rules every implementation keeps (the conformance suite in tests/conformance che
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import BackendError
-from ..job import JobRecord, JobStatus
-from ..schedule import ScheduleRecord
-
-
-class ClaimFailed(BackendError):
-    """job_finish_and_claim wrote the outcomes, but its claim failed: ``written`` are
-    the ids written (they stand), and nothing was claimed. The caller treats it as a
-    failing store (the claim may be asked again, later), and keeps no outcome to write
-    again."""
-
-    def __init__(self, written: set[str], cause: BackendError) -> None:
-        super().__init__(f"the outcomes were written, but the claim failed: {cause}")
-        self.written = written
-        self.retryable = cause.retryable
-
-
-# Not frozen, unlike the other records: a bulk enqueue builds one for every job, and a
-# frozen dataclass sets each of its 13 fields through object.__setattr__ (1.2 µs a job
-# more, about a tenth of an enqueued job's cost). Nothing changes one once built.
-@dataclass(slots=True)
-class NewJob:
-    """A validated job, ready to be stored."""
-
-    id: str
-    task: str
-    queue: str
-    args_json: str
-    kwargs_json: str
-    priority: int = 0
-    owner: str | None = None
-    max_attempts: int = 1
-    run_at: float | None = None  # None or <= now: queued at once; later: scheduled
-    timeout: float | None = None
-    backoff: float | None = None
-    unique_key: str | None = None
-    idempotency_key: str | None = None  # unique among all stored jobs, finished ones too
-
-
-@dataclass(frozen=True, slots=True)
-class Inserted:
-    """What ``job_insert_many`` did with one NewJob."""
-
-    id: str  # the new job's id, or the id of the job holding its idempotency_key / unique_key
-    created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Proof that a worker holds a running job."""
-
-    job_id: str
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A coalesced progress write from the worker that holds the job."""
-
-    job_id: str
-    token: str
-    current: float | None
-    total: float | None
-    message: str | None
-    messages: list[dict[str, Any]] | None = None  # the full list; None leaves it as is
-    new_messages: Sequence[dict[str, Any]] = ()  # added since the last write: one event each
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How one run ended, written by the worker that holds the job.
-
-    ``status`` is COMPLETED, FAILED, RETRYING (``run_at`` says when to run again) or
-    CANCELLED. The final progress is written in the same statement.
-    """
-
-    job_id: str
-    token: str
-    status: JobStatus
-    result_json: str | None = None
-    error: str | None = None
-    traceback: str | None = None
-    run_at: float | None = None
-    progress: Progress | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HeartbeatResult:
-    held: frozenset[str]  # leases extended; any other job was lost
-    cancel_requested: frozenset[str]  # held jobs somebody asked to cancel
-
-
-@dataclass(frozen=True, slots=True)
-class JobFilter:
-    status: JobStatus | None = None
-    queue: str | None = None
-    task: str | None = None
-    owner: str | None = None
-    before_id: str | None = None  # cursor: only jobs with a smaller id (older)
-    limit: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One change to a job, as other processes see it."""
-
-    seq: int  # increasing per store; a cursor for readers
-    job_id: str
-    type: str  # "status" | "progress" | "message"
-    data: dict[str, Any]
-    at: float
-    owner: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerInfo:
-    id: str
-    host: str
-    pid: int
-    queues: list[str]
-    concurrency: int
-    started_at: float
-    heartbeat_at: float
-    running: list[str] = field(default_factory=list)
-    tasks: list[str] | None = None  # the tasks it serves; None: not recorded (it claims any task)
-    stuck: list[str] = field(default_factory=list)  # jobs that timed out, their threads still running
-
-
-@dataclass(frozen=True, slots=True)
-class FinishedCount:
-    """How many jobs ended in one final status within one time bucket."""
-
-    bucket: float  # the bucket's start, POSIX seconds: a multiple of the bucket's length
-    status: JobStatus
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class TaskStats:
-    """Counters of finished runs of one task. They survive pruning of the jobs."""
-
-    task: str
-    succeeded: int
-    failed: int
-    cancelled: int
-    total_duration: float  # seconds, over the runs that completed or failed
-    last_run_at: float | None
-    last_status: str | None
-
-    @property
-    def total(self) -> int:
-        return self.succeeded + self.failed + self.cancelled
-
-
-# Finished runs kept per task once their jobs are pruned or deleted (job_prune): the
-# newest RUNS_KEPT, and besides them the newest RUNS_KEPT failures.
-RUNS_KEPT = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """A finished run as history and failures show it: a finished job still in the
-    store, or the summary kept of one that was pruned or deleted."""
-
-    id: str  # the job's
-    task: str
-    queue: str
-    owner: str | None
-    status: JobStatus
-    started_at: float | None
-    completed_at: float
-    attempts: int
-    error: str | None
-
-    @property
-    def duration(self) -> float | None:
-        return None if self.started_at is None else round(self.completed_at - self.started_at, 6)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRecord:
-    """An API token. Only a hash of the secret is stored."""
-
-    id: str
-    user: str
-    hash: str
-    admin: bool
-    created_at: float
-    revoked_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PruneRule:
-    """Two limits on jobs in ``status`` (a final one; others are never pruned): delete
-    those that ended before ``before``, and also those beyond the newest ``keep``.
-    ``task`` None means every task not in ``exclude_tasks``."""
-
-    status: JobStatus
-    before: float
-    keep: int | None = None
-    task: str | None = None
-    exclude_tasks: tuple[str, ...] = ()
+from ..records import (
+    Event,
+    FinishedCount,
+    HeartbeatResult,
+    Inserted,
+    JobFilter,
+    JobRecord,
+    Lease,
+    NewJob,
+    Outcome,
+    Progress,
+    PruneRule,
+    RunRecord,
+    ScheduleRecord,
+    TaskStats,
+    TokenRecord,
+    WorkerInfo,
+)
 
 
 class Waiter(Protocol):

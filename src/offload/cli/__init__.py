@@ -19,7 +19,7 @@ COMMANDS = {
     "migrate": "jobs",
     "demo": "demo",
     "schedules": "schedules",
-    "stats": "schedules",
+    "stats": "stats",
     "serve": "serve",
     "tokens": "tokens",
     "keys": "keys",

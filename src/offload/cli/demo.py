@@ -8,7 +8,7 @@ import click
 from rich.live import Live
 from rich.table import Table
 
-from ..job import TERMINAL, JobRecord
+from ..records import TERMINAL, JobRecord
 
 
 def _table(records: list[JobRecord]) -> Table:

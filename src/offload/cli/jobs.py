@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.text import Text
 
 from ..app import App
-from ..job import TERMINAL, JobRecord, JobStatus, iso
+from ..records import TERMINAL, JobRecord, JobStatus, iso
 from .loading import load_app
 from .tables import Column, age, fit_ids, styled_status
 
@@ -98,8 +98,10 @@ def list_jobs(app_spec: str | None, url: str | None, as_json: bool, **flt: Any) 
     app = load_app(app_spec, url)
     records = app.list_jobs(**flt)
     if as_json:
+        from ..service.views import job_json
+
         for r in records:
-            click.echo(orjson.dumps(r.to_dict()).decode())
+            click.echo(orjson.dumps(job_json(r)).decode())
         return
     now = time.time()
 
@@ -156,10 +158,11 @@ def show(job_id: str, app_spec: str | None, url: str | None) -> None:
     """The whole job as JSON (traceback included; ``waiting_reason`` says why a waiting
     job can't be claimed now). JOB_ID: the id or its first digits."""
     from ..service import JobService
+    from ..service.views import job_json
 
     app = load_app(app_spec, url)
     record = app.get_job(resolve_job_id(app, job_id)).record
-    data = record.to_dict(include_traceback=True, waiting_reason=JobService(app).waiting_reason(record))
+    data = job_json(record, include_traceback=True, waiting_reason=JobService(app).waiting_reason(record))
     click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -205,7 +208,7 @@ def purge(
     app_spec: str | None, url: str | None, statuses: tuple[str, ...], older_than: float, task: str | None
 ) -> None:
     """Delete finished jobs now (retention also prunes on its own)."""
-    from ..backends.base import PruneRule
+    from ..records import PruneRule
 
     app = load_app(app_spec, url)
     before = time.time() - older_than

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..job import iso
+from ..records import iso
 from ..service import TokenService
 from .loading import load_app, store_label
 

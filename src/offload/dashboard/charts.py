@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..backends.base import FinishedCount
+from ..records import FinishedCount
 from .format import span
 
 WIDTH, HEIGHT = 600.0, 160.0

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, DecryptionFailed, InvalidTransition, JobNotFound
-from ..service import AccessDenied, InvalidRequest, JobService, MonitoringService, ScheduleService
+from ..service import AccessDenied, InvalidRequest, JobService, ScheduleService, StatsService
 from .http import Reply, Request, Site, html
+from .pages import ROUTES
 from .render import Views
 from .sessions import CSRF_FIELD, same
 
@@ -56,13 +57,11 @@ class Dashboard:
     """The dashboard of one App. Adapters make one and call ``handle`` per request."""
 
     def __init__(self, app: App, *, title: str = "offload") -> None:
-        from .pages import ROUTES  # the pages import this module's helpers
-
         self.app = app
         self.title = title
         self.jobs = JobService(app)
         self.schedules = ScheduleService(app)
-        self.monitoring = MonitoringService(app)
+        self.stats = StatsService(app)
         self.views = Views()
         self.routes = [Route(m, re.compile(f"^{p}$"), h) for m, p, h in ROUTES]
         self._cache: dict[str, tuple[float, Any]] = {}

@@ -7,55 +7,27 @@ first stream, stopped with the app's lifespan where FastAPI supports a router's)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request as StarletteRequest
-from starlette.responses import Response
+from fastapi import Request as StarletteRequest
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 
 from ..app import App
 from ..errors import JobNotFound, OffloadError
 from ..service import Principal, event_cursor
-from ..web.events import AllStream, EventHub, JobStream
-from ..web.streams import sse_response
+from ..service.hub import LazyHub
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body
+from ..service.streams import HubStream
 from .core import Dashboard
 from .http import Request, Site, redirect
 from .sessions import NONCE_COOKIE, FormSigner
 from .starlette import cross_site, read_form, respond
 
 JOB_STREAM = re.compile(r"^jobs/([^/]+)/events$")
-KEEPALIVE_S = 15.0
-
-
-class LazyHub:
-    """An EventHub started by the first stream that needs it."""
-
-    def __init__(self, dashboard: Dashboard) -> None:
-        self.hub = EventHub(dashboard.jobs, interval=0.1)
-        self.started = False
-        self._lock: asyncio.Lock | None = None
-
-    async def get(self) -> EventHub:
-        if not self.started:
-            self._lock = self._lock or asyncio.Lock()
-            async with self._lock:
-                if not self.started:
-                    await self.hub.start()
-                    self.started = True
-        return self.hub
-
-    @contextlib.asynccontextmanager
-    async def lifespan(self, app: Any) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if self.started:
-                await self.hub.stop()
 
 
 def _no_admin() -> bool:
@@ -77,7 +49,7 @@ def dashboard_router(
     tokens (the same in every process of the app)."""
     core = Dashboard(app, title=title)
     forms = FormSigner(secret_key)
-    hubs = LazyHub(core)
+    hubs = LazyHub(core.jobs)
     router = APIRouter(lifespan=hubs.lifespan)
     admin_dep = is_admin or _no_admin
 
@@ -135,10 +107,10 @@ async def _stream(core: Dashboard, hubs: LazyHub, request: StarletteRequest, p: 
     m = JOB_STREAM.match(path)
     try:
         resume = event_cursor(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
-        stream: JobStream | AllStream = JobStream(hub, p, m.group(1), resume) if m else AllStream(hub, p, resume)
+        stream = HubStream.job(hub, p, m.group(1), resume) if m else HubStream.every(hub, p, resume)
         await stream.open()
     except JobNotFound:
         return respond(core.error_bare(_site(request, path), 404, "No such job."))
     except OffloadError as exc:
         return Response(str(exc), status_code=400)
-    return sse_response(stream, KEEPALIVE_S, on_close=[])
+    return StreamingResponse(sse_body(stream, KEEPALIVE_S), media_type=MEDIA_TYPE, headers=SSE_HEADERS)

@@ -2,8 +2,9 @@
 one view hands every page, action and stream below its prefix to the dashboard,
 rendered with the package's own Jinja2 environment (not Flask's).
 
-Flask is WSGI: the live updates are blocking SSE streams that read the store's event
-log a few times a second (one worker thread each, so serve it threaded)."""
+Flask is WSGI: the live updates are blocking SSE streams (service.streams.PollingStream)
+that read the store's event log a few times a second (one worker thread each, so serve
+it threaded)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from flask import Blueprint, Response, current_app, request
 
 from ..app import App
 from ..errors import ConfigurationError, JobNotFound, OffloadError
-from ..integrations.common import follow_job
 from ..service import Principal, event_cursor
-from ..web.streams import SSE_HEADERS
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body_sync
+from ..service.streams import PollingStream
 from .core import Dashboard
-from .follow import follow_events
 from .http import Reply, Request, Site, redirect
 from .sessions import NONCE_COOKIE, FormSigner
 
@@ -92,16 +92,14 @@ class _View:
         m = JOB_STREAM.match(path)
         try:
             resume = event_cursor(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
-            if m is None:
-                frames = follow_events(self.core.jobs, p, resume)
-            else:
-                self.core.jobs.get(p, m.group(1))  # a 404 before the stream starts
-                frames = follow_job(self.core.jobs, p, m.group(1), resume)
+            jobs = self.core.jobs
+            stream = PollingStream.job(jobs, p, m.group(1), resume) if m else PollingStream.every(jobs, p, resume)
+            stream.open()  # a missing job: a 404 before the stream starts
         except JobNotFound:
             return _respond(self.core.error_bare(site, 404, "No such job."))
         except OffloadError as exc:
             return Response(str(exc), status=400)
-        return Response(frames, mimetype="text/event-stream", headers=SSE_HEADERS)
+        return Response(sse_body_sync(stream, KEEPALIVE_S), mimetype=MEDIA_TYPE, headers=SSE_HEADERS)
 
 
 def dashboard_blueprint(

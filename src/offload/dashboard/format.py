@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import orjson
 
-from ..job import JobRecord, JobStatus, iso
+from ..records import JobRecord, JobStatus, iso
 
 STATUSES = [s.value for s in JobStatus]
 

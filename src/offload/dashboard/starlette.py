@@ -34,7 +34,7 @@ from .sessions import (
 )
 
 if TYPE_CHECKING:
-    from ..web.api import Server
+    from ..web.server import Server
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,14 @@
-"""What both integrations share: a blocking SSE stream of one job (polling the event
-log, for servers without the API's event hub) and the browser client's files."""
+"""What both integrations share: the browser client's files they serve beside their
+job routes, and ``follow_job``, one job's SSE frames for a blocking server."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
-from ..errors import JobNotFound
-from ..job import TERMINAL, iso
 from ..service import JobService, Principal
-from ..web.client import STATIC, client_file
-from ..web.events import Item, event_json
-from ..web.streams import sse_frame
+from ..service.client import STATIC, client_file
+from ..service.sse import KEEPALIVE_S, sse_body_sync
+from ..service.streams import PollingStream
 
 JS_PATH = STATIC / "offload.js"
 
@@ -30,25 +27,6 @@ def static_js() -> str:
     return client_file("offload.js")[0]
 
 
-def _state(service: JobService, principal: Principal, job_id: str, seen: int) -> Item:
-    record, seq = service.snapshot(principal, job_id, seen)
-    payload = {
-        "seq": seq,
-        "job_id": record.id,
-        "type": "state",
-        "data": record.to_dict(include_traceback=principal.admin),
-        "at": iso(time.time()),
-    }
-    return Item(seq, "state", payload, record.status in TERMINAL)
-
-
-def _final_state(service: JobService, principal: Principal, job_id: str, seq: int) -> bytes | None:
-    try:
-        return sse_frame(_state(service, principal, job_id, seq))
-    except JobNotFound:  # deleted right after it ended
-        return None
-
-
 def follow_job(
     service: JobService,
     principal: Principal,
@@ -56,39 +34,11 @@ def follow_job(
     resume: int | None,
     *,
     interval: float = 0.25,
-    keepalive: float = 15.0,
+    keepalive: float = KEEPALIVE_S,
 ) -> Iterator[bytes]:
-    """SSE frames of one job, as ``GET /api/jobs/{id}/events`` sends them. Call
-    ``service.get`` first, so that a missing job is a 404 before the stream starts."""
-    yield b"retry: 1000\n\n"
-    if resume is None:
-        first = _state(service, principal, job_id, service.latest_seq())
-        yield sse_frame(first)
-        if first.final:
-            return
-        after = first.seq
-    else:
-        after = resume
-    quiet_since = time.monotonic()
-    while True:
-        try:
-            events, last = service.events(principal, after=after, job_id=job_id)
-        except JobNotFound:
-            return
-        for event in events:
-            yield sse_frame(Item(event.seq, event.type, event_json(event)))
-            if event.type == "status" and event.data.get("status") in TERMINAL:
-                final = _final_state(service, principal, job_id, event.seq)
-                if final is not None:
-                    yield final
-                return
-        after = last
-        if events:
-            quiet_since = time.monotonic()
-        elif resume is not None and service.get(principal, job_id).status in TERMINAL:
-            yield sse_frame(_state(service, principal, job_id, after))  # resumed after the end
-            return
-        elif time.monotonic() - quiet_since >= keepalive:
-            yield b": keep-alive\n\n"
-            quiet_since = time.monotonic()
-        time.sleep(interval)
+    """SSE frames of one job, as ``GET /api/jobs/{id}/events`` sends them, read by
+    polling the store (service.streams.PollingStream). A job the principal may not see
+    is JobNotFound here, before any frame."""
+    stream = PollingStream.job(service, principal, job_id, resume, interval=interval)
+    stream.open()
+    return sse_body_sync(stream, keepalive)

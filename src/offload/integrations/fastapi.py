@@ -18,6 +18,9 @@ Routes (relative to the prefix) as in the Flask blueprint: ``POST /jobs``,
 ``GET /jobs``, ``GET /jobs/{id}``, ``POST /jobs/{id}/cancel``, ``/retry``,
 ``DELETE /jobs/{id}``, ``GET /jobs/{id}/events`` (SSE), and the browser client:
 ``GET /offload.js``, ``/offload.mjs``, ``/offload.d.ts``, ``/offload.d.mts``.
+
+The streams are fed by an event hub of the router's own (service/hub.py), started by
+the first stream and stopped with the app's lifespan.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from ..app import App
 from ..dashboard.fastapi import dashboard_router
-from ..errors import OffloadError, PayloadTooLarge
+from ..errors import OffloadError
 from ..service import (
     AuthenticationFailed,
     JobService,
@@ -43,11 +46,14 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
-from ..web.client import client_file
-from ..web.errors import describe
-from ..web.limits import read_json
-from ..web.streams import SSE_HEADERS
-from .common import CLIENT_ROUTES, follow_job
+from ..service.client import client_file
+from ..service.http import describe
+from ..service.hub import LazyHub
+from ..service.limits import read_json
+from ..service.sse import KEEPALIVE_S, MEDIA_TYPE, SSE_HEADERS, sse_body
+from ..service.streams import HubStream
+from ..service.views import job_json
+from .common import CLIENT_ROUTES
 
 __all__ = ["dashboard_router", "offload_router"]
 
@@ -70,9 +76,8 @@ def _answers(fn: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[
 
 async def _body(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(int(declared), limit)
-    return await read_json(request.stream(), limit, request.headers.get("content-type"))
+    size = int(declared) if declared and declared.isdigit() else None
+    return await read_json(request.stream(), limit, request.headers.get("content-type"), declared=size)
 
 
 def _client_file(name: str) -> Callable[[], Awaitable[Response]]:
@@ -104,7 +109,8 @@ def offload_router(
     returns (None: 401); the ``is_admin`` dependency returning True sees every job."""
     service = JobService(app)
     limit = max_body or app.settings.max_payload + 64 * 1024
-    router = APIRouter()
+    hubs = LazyHub(service)
+    router = APIRouter(lifespan=hubs.lifespan)
     admin_dep = is_admin or _no_admin
 
     def principal(user: Any = Depends(current_user), admin: Any = Depends(admin_dep)) -> Principal | None:  # noqa: B008
@@ -131,7 +137,7 @@ def offload_router(
         me = who(p)
         query = ListQuery.from_params(request.query_params)
         page = await run_in_threadpool(service.list_jobs, me, query)
-        jobs = [r.to_dict(include_traceback=me.admin) for r in page.jobs]
+        jobs = [job_json(r, include_traceback=me.admin) for r in page.jobs]
         return _json({"jobs": jobs, "next_cursor": page.next_cursor})
 
     @router.get("/jobs/{job_id}")
@@ -140,21 +146,21 @@ def offload_router(
         me = who(p)
         record = await run_in_threadpool(service.get, me, job_id)
         reason = await service.waiting_reason_async(record)
-        return _json(record.to_dict(include_traceback=me.admin, waiting_reason=reason))
+        return _json(job_json(record, include_traceback=me.admin, waiting_reason=reason))
 
     @router.post("/jobs/{job_id}/cancel")
     @_answers
     async def cancel(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
         record = await run_in_threadpool(service.cancel, me, job_id)
-        return _json(record.to_dict(include_traceback=me.admin))
+        return _json(job_json(record, include_traceback=me.admin))
 
     @router.post("/jobs/{job_id}/retry")
     @_answers
     async def retry(job_id: str, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
         record = await run_in_threadpool(service.retry, me, job_id)
-        return _json(record.to_dict(include_traceback=me.admin))
+        return _json(job_json(record, include_traceback=me.admin))
 
     @router.delete("/jobs/{job_id}")
     @_answers
@@ -166,10 +172,10 @@ def offload_router(
     @_answers
     async def events(job_id: str, request: Request, p: Principal | None = Depends(principal)) -> Response:  # noqa: B008
         me = who(p)
-        await run_in_threadpool(service.get, me, job_id)
         resume = event_cursor(request.headers.get("last-event-id") or request.query_params.get("last_event_id"))
-        stream = follow_job(service, me, job_id, resume)
-        return StreamingResponse(stream, media_type="text/event-stream", headers=SSE_HEADERS)
+        stream = HubStream.job(await hubs.get(), me, job_id, resume)
+        await stream.open()  # a missing job: a 404 before the stream starts
+        return StreamingResponse(sse_body(stream, KEEPALIVE_S), media_type=MEDIA_TYPE, headers=SSE_HEADERS)
 
     _client_routes(router)
 

@@ -32,10 +32,9 @@ from flask import Blueprint, Response, request
 
 from ..app import App
 from ..dashboard.flask import dashboard_blueprint
-from ..errors import OffloadError, PayloadTooLarge
+from ..errors import OffloadError
 from ..service import (
     AuthenticationFailed,
-    InvalidRequest,
     JobService,
     ListQuery,
     Principal,
@@ -43,10 +42,11 @@ from ..service import (
     event_cursor,
     idempotency_key,
 )
-from ..web.client import client_file
-from ..web.errors import describe
-from ..web.limits import require_json
-from ..web.streams import SSE_HEADERS
+from ..service.client import client_file
+from ..service.http import describe
+from ..service.limits import read_json_sync
+from ..service.sse import MEDIA_TYPE, SSE_HEADERS
+from ..service.views import job_json
 from .common import CLIENT_ROUTES, follow_job
 
 __all__ = ["dashboard_blueprint", "offload_blueprint"]
@@ -84,16 +84,8 @@ class _Views:
         return Principal(str(user), bool(self.is_admin and self.is_admin()))
 
     def body_json(self) -> Any:
-        require_json(request.headers.get("Content-Type"))
-        if request.content_length is not None and request.content_length > self.limit:
-            raise PayloadTooLarge(request.content_length, self.limit)
-        raw = request.stream.read(self.limit + 1)
-        if len(raw) > self.limit:
-            raise PayloadTooLarge(len(raw), self.limit)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest("body", f"not valid JSON: {exc}") from None
+        content_type = request.headers.get("Content-Type")
+        return read_json_sync(request.stream, self.limit, content_type, declared=request.content_length)
 
     @_answers
     def submit(self) -> Response:
@@ -107,24 +99,24 @@ class _Views:
     def list_jobs(self) -> Response:
         p = self.principal()
         page = self.service.list_jobs(p, ListQuery.from_params(request.args))
-        jobs = [r.to_dict(include_traceback=p.admin) for r in page.jobs]
+        jobs = [job_json(r, include_traceback=p.admin) for r in page.jobs]
         return _json({"jobs": jobs, "next_cursor": page.next_cursor})
 
     @_answers
     def get_job(self, job_id: str) -> Response:
         p = self.principal()
         record = self.service.get(p, job_id)
-        return _json(record.to_dict(include_traceback=p.admin, waiting_reason=self.service.waiting_reason(record)))
+        return _json(job_json(record, include_traceback=p.admin, waiting_reason=self.service.waiting_reason(record)))
 
     @_answers
     def cancel(self, job_id: str) -> Response:
         p = self.principal()
-        return _json(self.service.cancel(p, job_id).to_dict(include_traceback=p.admin))
+        return _json(job_json(self.service.cancel(p, job_id), include_traceback=p.admin))
 
     @_answers
     def retry(self, job_id: str) -> Response:
         p = self.principal()
-        return _json(self.service.retry(p, job_id).to_dict(include_traceback=p.admin))
+        return _json(job_json(self.service.retry(p, job_id), include_traceback=p.admin))
 
     @_answers
     def delete(self, job_id: str) -> Response:
@@ -134,10 +126,9 @@ class _Views:
     @_answers
     def events(self, job_id: str) -> Response:
         p = self.principal()
-        self.service.get(p, job_id)
         resume = event_cursor(request.headers.get("Last-Event-ID") or request.args.get("last_event_id"))
-        stream = follow_job(self.service, p, job_id, resume)
-        return Response(stream, mimetype="text/event-stream", headers=SSE_HEADERS)
+        frames = follow_job(self.service, p, job_id, resume)  # a missing job: a 404 before any frame
+        return Response(frames, mimetype=MEDIA_TYPE, headers=SSE_HEADERS)
 
     def client(self, name: str) -> Response:
         text, kind = client_file(name)

@@ -5,29 +5,43 @@ from __future__ import annotations
 
 from ..errors import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest, ScheduleNotFound
 from .jobs import JobService, Page, Submitted
-from .monitoring import MonitoringService
+from .models import (
+    FailuresQuery,
+    HistoryQuery,
+    ListQuery,
+    ScheduleRequest,
+    StatsQuery,
+    SubmitRequest,
+    event_cursor,
+    idempotency_key,
+    text_param,
+)
 from .principal import Principal
-from .requests import ListQuery, SubmitRequest, event_cursor, idempotency_key
-from .schedules import ScheduleRequest, ScheduleService
+from .schedules import ScheduleService
+from .stats import StatsService
 from .tokens import TokenService, token_hash
 
 __all__ = [
     "AccessDenied",
     "AuthenticationFailed",
     "InvalidField",
+    "FailuresQuery",
+    "HistoryQuery",
     "InvalidRequest",
     "JobService",
     "ListQuery",
-    "MonitoringService",
+    "StatsService",
     "Page",
     "Principal",
     "ScheduleNotFound",
     "ScheduleRequest",
     "ScheduleService",
+    "StatsQuery",
     "SubmitRequest",
     "Submitted",
     "TokenService",
     "event_cursor",
     "idempotency_key",
+    "text_param",
     "token_hash",
 ]

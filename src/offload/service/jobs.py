@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Backend, Event, JobFilter, WorkerInfo
+from ..backends.base import Backend
 from ..errors import AccessDenied, InvalidField, InvalidRequest, JobNotFound, OffloadError
-from ..job import WAITING, JobRecord, JobStatus, iso
+from ..records import WAITING, Event, JobFilter, JobRecord, JobStatus, WorkerInfo
+from .models import ListQuery, SubmitRequest, plausible_id, text_param
 from .principal import Principal
-from .requests import ListQuery, SubmitRequest, plausible_id, text_param
 from .serving import Served, ServedCache
+from .views import worker_json
 
 if TYPE_CHECKING:
     from ..app import App
@@ -63,7 +64,7 @@ class JobService:
             options["unique_key"] = principal.scoped(options["unique_key"])
         if idempotency_key is not None:
             options["idempotency_key"] = principal.scoped(idempotency_key)
-        job = self.app.build_job(req.task, req.args, req.kwargs, owner=principal.user, **options)
+        job = self.app.build_job(req.task, req.args or [], req.kwargs or {}, owner=principal.user, **options)
         (inserted,) = self.backend.job_insert_many([job])
         if inserted.created:
             queued = job.run_at is None or job.run_at <= time.time()
@@ -181,7 +182,7 @@ class JobService:
                 record = self.backend.job_get(job_id)
                 if record is not None and principal.may_see(record):
                     mine.add(job_id)
-        return [_worker_json(w, mine) for w in infos]
+        return [worker_json(w, mine) for w in infos]
 
     # -- events ---------------------------------------------------------------------------
 
@@ -252,22 +253,3 @@ def check_queue(app: App, principal: Principal, queue: str) -> None:
     declared = app.queues()
     if queue not in declared:
         raise InvalidField("queue", f"{queue!r:.80} is not a queue this app declares ({', '.join(declared)})")
-
-
-def _worker_json(w: WorkerInfo, visible: set[str] | None) -> dict[str, Any]:
-    running = w.running if visible is None else [j for j in w.running if j in visible]
-    stuck = w.stuck if visible is None else [j for j in w.stuck if j in visible]
-    return {
-        "id": w.id,
-        "host": w.host,
-        "pid": w.pid,
-        "queues": w.queues,
-        "concurrency": w.concurrency,
-        "running": running,
-        "running_count": len(w.running),
-        "stuck": stuck,  # jobs that timed out while their threads still run: each holds a thread
-        "stuck_count": len(w.stuck),
-        "tasks": w.tasks,
-        "started_at": iso(w.started_at),
-        "last_heartbeat": iso(w.heartbeat_at),
-    }

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backends.base import Event
-from ..job import JobRecord
+from ..records import Event, JobRecord
 
 
 @dataclass(frozen=True, slots=True)

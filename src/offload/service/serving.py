@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..backends.base import WorkerInfo
+from ..records import WorkerInfo
 
 REFRESH_S = 1.0
 

@@ -8,11 +8,10 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from ..backends.base import TokenRecord
 from ..errors import AuthenticationFailed, InvalidRequest
-from ..job import JobRecord
+from ..records import JobRecord, TokenRecord
+from .models import MAX_KEY, plausible_id
 from .principal import Principal
-from .requests import MAX_KEY, plausible_id
 
 if TYPE_CHECKING:
     from ..app import App

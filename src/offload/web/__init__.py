@@ -6,6 +6,7 @@ dashboard (offload.dashboard) at ``/``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -24,11 +25,12 @@ from starlette.types import Scope
 from ..app import App
 from ..dashboard.starlette import ServeDashboard
 from ..errors import OffloadError
-from . import api, monitoring
-from .client import STATIC, media_type
+from ..service.client import STATIC, media_type
+from ..service.http import HTTP_CODES, describe, error_body
+from . import health, jobs, openapi, queues, schedules, stats, streams
 from .config import WebConfig
-from .errors import HTTP_CODES, describe, error_body
 from .limits import BodyLimit
+from .server import Json, Server
 
 __all__ = ["WebConfig", "create_app"]
 
@@ -50,57 +52,57 @@ class Static(StaticFiles):
 
 def routes() -> list[Any]:
     return [
-        Route("/api/health", api.health, methods=["GET"]),
-        Route("/api/openapi.json", api.openapi, methods=["GET"]),
-        Route("/api/jobs", api.submit_job, methods=["POST"]),
-        Route("/api/jobs", api.list_jobs, methods=["GET"]),
-        Route("/api/jobs/{job_id}", api.get_job, methods=["GET"]),
-        Route("/api/jobs/{job_id}", api.delete_job, methods=["DELETE"]),
-        Route("/api/jobs/{job_id}/cancel", api.cancel_job, methods=["POST"]),
-        Route("/api/jobs/{job_id}/retry", api.retry_job, methods=["POST"]),
-        Route("/api/jobs/{job_id}/events", api.job_events, methods=["GET"]),
-        Route("/api/events", api.all_events, methods=["GET"]),
-        WebSocketRoute("/api/ws", api.websocket_events),
-        Route("/api/queues", api.list_queues, methods=["GET"]),
-        Route("/api/queues/{name}/pause", api.pause_queue, methods=["POST"]),
-        Route("/api/queues/{name}/resume", api.resume_queue, methods=["POST"]),
-        Route("/api/workers", api.list_workers, methods=["GET"]),
-        Route("/api/schedules", monitoring.list_schedules, methods=["GET"]),
-        Route("/api/schedules", monitoring.create_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}", monitoring.get_schedule, methods=["GET"]),
-        Route("/api/schedules/{schedule_id}", monitoring.delete_schedule, methods=["DELETE"]),
-        Route("/api/schedules/{schedule_id}/pause", monitoring.pause_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}/resume", monitoring.resume_schedule, methods=["POST"]),
-        Route("/api/schedules/{schedule_id}/run", monitoring.run_schedule, methods=["POST"]),
-        Route("/api/stats/tasks", monitoring.task_stats, methods=["GET"]),
-        Route("/api/stats/tasks/{task}/history", monitoring.task_history, methods=["GET"]),
-        Route("/api/failures", monitoring.failures, methods=["GET"]),
-        Route("/metrics", api.metrics, methods=["GET"]),
+        Route("/api/health", health.health, methods=["GET"]),
+        Route("/api/openapi.json", openapi.openapi, methods=["GET"]),
+        Route("/api/jobs", jobs.submit_job, methods=["POST"]),
+        Route("/api/jobs", jobs.list_jobs, methods=["GET"]),
+        Route("/api/jobs/{job_id}", jobs.get_job, methods=["GET"]),
+        Route("/api/jobs/{job_id}", jobs.delete_job, methods=["DELETE"]),
+        Route("/api/jobs/{job_id}/cancel", jobs.cancel_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}/retry", jobs.retry_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}/events", streams.job_events, methods=["GET"]),
+        Route("/api/events", streams.all_events, methods=["GET"]),
+        WebSocketRoute("/api/ws", streams.websocket_events),
+        Route("/api/queues", queues.list_queues, methods=["GET"]),
+        Route("/api/queues/{name}/pause", queues.pause_queue, methods=["POST"]),
+        Route("/api/queues/{name}/resume", queues.resume_queue, methods=["POST"]),
+        Route("/api/workers", queues.list_workers, methods=["GET"]),
+        Route("/api/schedules", schedules.list_schedules, methods=["GET"]),
+        Route("/api/schedules", schedules.create_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}", schedules.get_schedule, methods=["GET"]),
+        Route("/api/schedules/{schedule_id}", schedules.delete_schedule, methods=["DELETE"]),
+        Route("/api/schedules/{schedule_id}/pause", schedules.pause_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/resume", schedules.resume_schedule, methods=["POST"]),
+        Route("/api/schedules/{schedule_id}/run", schedules.run_schedule, methods=["POST"]),
+        Route("/api/stats/tasks", stats.task_stats, methods=["GET"]),
+        Route("/api/stats/tasks/{task}/history", stats.task_history, methods=["GET"]),
+        Route("/api/failures", stats.failures, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"]),
         Mount("/static", app=Static(directory=STATIC), name="static"),
     ]
 
 
 async def _offload_error(request: Request, exc: Exception) -> Response:
     status, body, headers = describe(exc)
-    return api.Json(body, status_code=status, headers=headers)
+    return Json(body, status_code=status, headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, "error")
-    return api.Json(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+    return Json(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     status, body, headers = describe(exc)
-    return api.Json(body, status_code=status, headers=headers)
+    return Json(body, status_code=status, headers=headers)
 
 
 def create_app(app: App, config: WebConfig | None = None) -> Starlette:
     """The API for ``app``. ``config.workers`` > 0 also runs an in-process worker with
     that many slots, started and stopped with the ASGI lifespan."""
     config = config or WebConfig()
-    server = api.Server(app, config)
+    server = Server(app, config)
 
     @contextlib.asynccontextmanager
     async def lifespan(starlette: Starlette) -> AsyncIterator[None]:
@@ -118,9 +120,7 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
             if app.backend.async_reads is not None:
                 await app.backend.async_reads.close()
             if starlette.state.worker is not None:
-                from anyio import to_thread
-
-                await to_thread.run_sync(lambda: starlette.state.worker.stop(app.settings.grace_s))
+                await asyncio.to_thread(starlette.state.worker.stop, app.settings.grace_s)
 
     dashboard = ServeDashboard(server)
     starlette = Starlette(

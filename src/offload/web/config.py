@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..settings import from_env
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +27,9 @@ class WebConfig:
     idle_timeout_s: float = 5.0  # a keep-alive connection idle between requests
     max_connections: int = 1000  # open at once, streams included; 0: no cap
 
-    def with_env(self, environ: dict[str, str] | None = None) -> WebConfig:
-        env = os.environ if environ is None else environ
-        changes: dict[str, Any] = {}
-        for f in fields(self):
-            raw = env.get(f"OFFLOAD_API_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(getattr(self, f.name))
-            try:
-                changes[f.name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw)
-            except ValueError:
-                raise ConfigurationError(f"OFFLOAD_API_{f.name.upper()}={raw!r} is not a valid {f.name}") from None
-        return replace(self, **changes)
+    def with_env(self, environ: Mapping[str, str] | None = None) -> WebConfig:
+        """This configuration with ``OFFLOAD_API_<NAME>`` variables applied (settings.from_env)."""
+        return from_env(self, "OFFLOAD_API_", environ)
 
     def override(self, **changes: Any) -> WebConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

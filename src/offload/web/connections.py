@@ -30,7 +30,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from .errors import error_body
+from ..service.http import error_body
 
 # How long a refused connection is still read (and what comes dropped) after its
 # answer, so that the client's request doesn't make the close a reset that loses it.

@@ -1,22 +1,19 @@
-"""Request limits: body size (refused by Content-Length before reading, and counted
-while streaming; the rest of a refused body read and dropped, within bounds), bodies
-that must be JSON, per-token request rate, and open streams per token."""
+"""The ASGI body limit of ``offload serve``: a body over the limit is refused by its
+Content-Length before it is read, or counted while it streams in, and the rest of it
+read and dropped, within bounds, so the client sees the 413. Reading a JSON body, the
+request rate and the open streams per token are the service layer's (service/limits.py),
+shared with the integrations."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-import time
-from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import PayloadTooLarge, UnsupportedMediaType
-from ..service import InvalidRequest
-from .errors import RateLimited, describe
+from ..errors import InvalidRequest, PayloadTooLarge
+from ..service.http import describe
 
 # The longest a refused body is read and dropped before the connection is closed.
 DRAIN_S = 10.0
@@ -125,85 +122,3 @@ async def _answer(send: Send, exc: Exception) -> None:
     head += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": raw})
-
-
-def require_json(content_type: str | None) -> None:
-    """Raise UnsupportedMediaType (415) unless ``content_type`` is application/json;
-    parameters (``; charset=utf-8``) are allowed. A text/plain or form body is refused
-    rather than parsed as JSON: browsers send those cross-site without a preflight."""
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media != "application/json":
-        raise UnsupportedMediaType(content_type)
-
-
-async def read_json(chunks: AsyncIterator[bytes], limit: int, content_type: str | None) -> Any:
-    """Read a JSON body of at most ``limit`` bytes: 415 unless ``content_type`` (the
-    request's header) is application/json, 413 beyond the limit, 400 when it isn't JSON
-    (nesting deeper than the parser's limit included)."""
-    require_json(content_type)
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(len(body), limit)
-    if not body:
-        raise InvalidRequest("body", "a JSON object is required")
-    try:
-        return orjson.loads(bytes(body))
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest("body", f"not valid JSON: {exc}") from None
-
-
-class RateLimiter:
-    """A token bucket per key: ``rate`` requests per second, ``burst`` at once."""
-
-    MAX_KEYS = 10_000
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> None:
-        if self.rate <= 0:
-            return
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                raise RateLimited((1.0 - tokens) / self.rate)
-            self._buckets[key] = (tokens - 1.0, now)
-            if len(self._buckets) > self.MAX_KEYS:
-                self._forget_full(now)
-
-    def _forget_full(self, now: float) -> None:
-        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
-        for k in full:
-            del self._buckets[k]
-
-
-class StreamSlots:
-    """Counts open streams per key; the one over ``limit`` is refused with 429."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def acquire(self, key: str) -> None:
-        with self._lock:
-            n = self._open.get(key, 0)
-            if self.limit > 0 and n >= self.limit:
-                raise RateLimited(5.0, "open streams")
-            self._open[key] = n + 1
-
-    def release(self, key: str) -> None:
-        with self._lock:
-            n = self._open.get(key, 0) - 1
-            if n <= 0:
-                self._open.pop(key, None)
-            else:
-                self._open[key] = n

@@ -18,9 +18,8 @@ SMOOTHING = 0.2  # weight of the newest run in the running mean of run times
 
 # At most this many jobs ahead per slot. More ahead means bigger turns (a turn writes
 # the outcomes of all that ran meanwhile and claims as many), and a store's statement
-# costs less a job the more jobs it carries. Drains of 10,000 no-op jobs, 16 slots,
-# against one per slot: PostgreSQL +12 % with 2, +18 % with 4, less again with 8;
-# SQLite +6 % with 4.
+# costs less a job the more jobs it carries; past four, less again
+# (docs/performance.md, "Claiming ahead").
 PER_SLOT = 4
 
 

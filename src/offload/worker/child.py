@@ -25,7 +25,7 @@ import orjson
 from .. import serialization
 from ..context import JobContext
 from ..errors import JobCancelled, NotSerializable
-from ..job import JobRecord
+from ..records import JobRecord
 from ..retry import Retry
 
 

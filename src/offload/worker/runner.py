@@ -10,25 +10,44 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
-from ..backends.base import Backend, ClaimFailed, Outcome, Waiter
+from ..backends.base import Backend, Waiter
 from ..context import JobContext
-from ..errors import OffloadError
-from ..job import JobRecord, JobStatus
+from ..crypto import Keyring
+from ..errors import ClaimFailed, OffloadError
+from ..records import JobRecord, JobStatus, Outcome
+from ..settings import Settings
+from ..task import Task
 from .ahead import ClaimAhead
+from .duties import Fires, Heartbeat, Housekeeping, housekeeping
 from .executor import Outcomes, Run
 from .outage import Outage
-from .services import Services
 from .slots import Slots
-
-if TYPE_CHECKING:
-    from ..app import App
 
 log = logging.getLogger(__name__)
 
 EXIT_RECYCLE = 75  # a child that must be replaced (a sync task outlived its timeout)
+
+
+class Source(Protocol):
+    """What a worker is given (an App is one): the tasks it runs, the store, the
+    settings, the keys of encrypted jobs and the schedules it fires."""
+
+    keyring: Keyring
+
+    @property
+    def tasks(self) -> Mapping[str, Task]: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def schedules(self) -> Fires: ...
 
 
 class Worker:
@@ -48,7 +67,7 @@ class Worker:
 
     def __init__(
         self,
-        app: App,
+        app: Source,
         *,
         queues: Sequence[str],
         concurrency: int = 4,
@@ -58,7 +77,11 @@ class Worker:
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        self.app = app
+        self.tasks = app.tasks
+        self.settings = settings = app.settings
+        self.keyring = app.keyring
+        self.schedules = app.schedules
+        self._source = app  # for its store, opened (and migrated) when the worker runs
         self.queues = list(queues)
         self.concurrency = concurrency
         self.burst = burst
@@ -66,12 +89,12 @@ class Worker:
         self.on_recycle = on_recycle
         self.id = f"{secrets.token_hex(5)}"
         self.exit_code = 0
-        self.outcomes = Outcomes(app.settings)
-        self.ahead = ClaimAhead(concurrency, app.settings.claim_ahead_s)
+        self.outcomes = Outcomes(settings, self.keyring)
+        self.ahead = ClaimAhead(concurrency, settings.claim_ahead_s)
         self._running: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._done: collections.deque[tuple[Run, Outcome]] = collections.deque()
-        self.slots = Slots(self)
+        self.slots = Slots(self, concurrency)
         self._all_done = threading.Event()  # set when every run this worker holds has an outcome
         self._idle = False  # the loop is about to wait for a ring, or waiting (see finish)
         self.out_of_touch_at = -1e18  # monotonic time a store call last failed, or a heartbeat was late
@@ -82,11 +105,12 @@ class Worker:
         self._stopped = threading.Event()
         self._waiter: Waiter | None = None
         self._thread: threading.Thread | None = None
-        self._services: Services | None = None
+        self._housekeeping: Housekeeping | None = None
+        self._heartbeat: Heartbeat | None = None
 
     @property
     def backend(self) -> Backend:
-        return self.app.backend
+        return self._source.backend
 
     # -- control ------------------------------------------------------------------------
 
@@ -99,7 +123,7 @@ class Worker:
 
     def request_stop(self, grace: float | None = None) -> None:
         """Stop claiming; running jobs get ``grace`` seconds, then go back to queued."""
-        grace = self.app.settings.grace_s if grace is None else grace
+        grace = self.settings.grace_s if grace is None else grace
         deadline = time.monotonic() + grace
         if self._deadline is None or deadline < self._deadline:
             log.info("worker %s stops claiming; running jobs get %gs", self.id, grace)
@@ -127,18 +151,18 @@ class Worker:
     def alive(self) -> bool:
         """True while the worker runs: its loop and its background threads are up and
         it was not asked to stop. A liveness check for a web app that runs workers."""
-        if self._services is None or self._stopped.is_set() or self._stop_claiming.is_set():
+        if self._housekeeping is None or self._stopped.is_set() or self._stop_claiming.is_set():
             return False
         if self._thread is not None and not self._thread.is_alive():
             return False
-        return self._services.alive()
+        return self._housekeeping.alive()
 
     def health(self) -> dict[str, Any]:
         """What the worker is doing, for a health endpoint: ``alive``, its slots, the
         jobs it holds, the jobs whose timed-out threads still run (``stuck``), whether
         it is stopping, and how it fares with the store (``store_ok``, and while that is
         False, for how long it failed and when it tries again)."""
-        beaten = self._services.beaten if self._services is not None else None
+        beaten = self._heartbeat.beaten if self._heartbeat is not None else None
         return {
             "alive": self.alive,
             "id": self.id,
@@ -163,8 +187,8 @@ class Worker:
     def served(self) -> list[str]:
         """The tasks this worker claims: every task its app has (read again when it grew)."""
         count, names = self._served
-        if count != len(self.app.tasks):
-            names = sorted(self.app.tasks)
+        if count != len(self.tasks):
+            names = sorted(self.tasks)
             self._served = (len(names), names)
         return names
 
@@ -174,7 +198,10 @@ class Worker:
         """Claim and run until stopped (or, in burst mode, until nothing is left)."""
         self._waiter = self.backend.waiter(self.id, self.queues)
         self.slots.open()
-        services = self._services = Services(self)
+        services, self._heartbeat = housekeeping(
+            self, self.backend, self.tasks, self.settings, self.schedules, supervised=self.supervised
+        )
+        self._housekeeping = services
         services.start()
         log.info("worker %s started: queues=%s concurrency=%d", self.id, ",".join(self.queues), self.concurrency)
         try:
@@ -183,7 +210,7 @@ class Worker:
             self._shut_down(services)
         return self.exit_code
 
-    def _loop_until_stopped(self, services: Services) -> None:
+    def _loop_until_stopped(self, services: Housekeeping) -> None:
         assert self._waiter is not None
         outage = self.outage
         while True:
@@ -201,12 +228,12 @@ class Worker:
                     return
             self._idle = True
             if not self._done or outage.failing:  # an outcome that came meanwhile did not ring
-                self._waiter.wait(outage.pause or (0.05 if stopping else self.app.settings.poll_s))
+                self._waiter.wait(outage.pause or (0.05 if stopping else self.settings.poll_s))
             self._idle = False
             if outage.failing and not outage.probed:
                 outage.probe_answered(self._probe())
 
-    def _should_end(self, services: Services) -> bool:
+    def _should_end(self, services: Housekeeping) -> bool:
         """Time to leave the loop? Also starts the stop for a worker whose services died,
         or whose stuck thread calls for a fresh process."""
         if not services.alive():
@@ -234,7 +261,7 @@ class Worker:
         slots, in one transaction. True when every free slot got a job (more may be
         waiting: turn again at once); otherwise the queue is empty for now, and the
         loop waits for a ring instead of asking the store again."""
-        linger = self.app.settings.commit_linger_s
+        linger = self.settings.commit_linger_s
         if linger and self._done and not self._all_in():
             # Let runs about to finish join this commit: until all have, at most `linger`.
             self._all_done.clear()
@@ -248,7 +275,7 @@ class Worker:
         free = self.concurrency + self.ahead.extra - held if claiming else 0
         if not batch and free <= 0:
             return False
-        s = self.app.settings
+        s = self.settings
         # A run stopped because this worker lost touch with the store, not on request,
         # goes back to queued (or to cancelled, if a cancel was asked for meanwhile):
         # whether it raised, or returned after it saw the request (its result may be
@@ -301,12 +328,12 @@ class Worker:
                 )
 
     def _dispatch(self, record: JobRecord) -> None:
-        task = self.app.tasks.get(record.task)
-        run = Run(record, JobContext(record, max_messages=self.app.settings.max_messages), task)
+        task = self.tasks.get(record.task)
+        run = Run(record, JobContext(record, max_messages=self.settings.max_messages), task, self.keyring)
         with self._lock:
             self._running[record.id] = run
         if task is None:
-            self.finish(run, self.outcomes.unknown_task(run, list(self.app.tasks)))
+            self.finish(run, self.outcomes.unknown_task(run, list(self.tasks)))
         else:
             self.slots.start(run)
 
@@ -328,7 +355,7 @@ class Worker:
         if self._waiter is not None and self._idle:
             self._waiter.ring()
 
-    # -- called by Services -----------------------------------------------------------------
+    # -- called by its duties (duties.Held) -----------------------------------------------------------------
 
     def lost_touch(self) -> None:
         self.out_of_touch_at = time.monotonic()
@@ -376,7 +403,7 @@ class Worker:
 
     # -- shutdown ---------------------------------------------------------------------------
 
-    def _shut_down(self, services: Services) -> None:
+    def _shut_down(self, services: Housekeeping) -> None:
         self._stop_claiming.set()
         leftovers = []
         for run in self.runs():

@@ -12,24 +12,40 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from ..errors import JobCancelled
-from .executor import Run, run_async, run_sync
+from ..records import Outcome
+from ..settings import Settings
+from ..task import Task
+from .executor import Outcomes, Run, run_async, run_sync
 from .isolation import ProcessPool
 from .pool import AsyncLoop, ThreadPool
 
-if TYPE_CHECKING:
-    from .runner import Worker
+
+class Owner(Protocol):
+    """The worker whose runs the slots run: where their outcomes go."""
+
+    outcomes: Outcomes
+
+    @property
+    def tasks(self) -> Mapping[str, Task]: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def finish(self, run: Run, outcome: Outcome) -> None: ...
+
 
 STUCK_AFTER_S = 1.0  # a thread still busy this long after its run timed out is stuck for good
 _SKIPPED = object()  # what an async run given back before it began returns
 
 
 class Slots:
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Owner, concurrency: int) -> None:
         self.w = worker
-        self.concurrency = worker.concurrency
+        self.concurrency = concurrency
         self.pool: ThreadPool | None = None
         self.loop: AsyncLoop | None = None
         self.isolated: ProcessPool | None = None
@@ -40,7 +56,7 @@ class Slots:
 
     def open(self) -> None:
         self.pool = ThreadPool(self.concurrency)
-        if any(t.isolated for t in self.w.app.tasks.values()):
+        if any(t.isolated for t in self.w.tasks.values()):
             self._isolated_pool().warm()
 
     def close(self) -> None:
@@ -89,7 +105,7 @@ class Slots:
 
     def _begin(self, run: Run) -> bool:
         """A slot is free for ``run``: start it, unless it was given back meanwhile (or
-        handed to a slot twice, see Services.give_back_waiting)."""
+        handed to a slot twice, see duties/give_back.py)."""
         with run.lock:
             if run.done or run.begun:
                 return False
@@ -133,6 +149,6 @@ class Slots:
     def _isolated_pool(self) -> ProcessPool:
         with self._isolated_lock:
             if self.isolated is None:
-                s = self.w.app.settings
+                s = self.w.settings
                 self.isolated = ProcessPool(self.concurrency, s.progress_flush_s / 2, s.max_messages)
             return self.isolated

@@ -21,9 +21,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from ...errors import BackendError
-from ...job import JobRecord
-from .. import records as shared
-from ..base import TokenRecord
+from ...records import JobRecord, TokenRecord
+from .. import rows as shared
 from .connection import Settings, pool_kwargs, safe_location, translate
 from .queries import Queries
 

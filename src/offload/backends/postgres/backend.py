@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from ...errors import BackendError, InvalidTransition, JobNotFound
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
-from .. import records as shared
-from ..base import RUNS_KEPT, ClaimFailed, HeartbeatResult, JobFilter, Lease, Outcome, Progress, PruneRule, Waiter
-from . import records
+from ...errors import BackendError, ClaimFailed, InvalidTransition, JobNotFound
+from ...records import (
+    RUNS_KEPT,
+    TERMINAL,
+    WAITING,
+    HeartbeatResult,
+    JobFilter,
+    JobRecord,
+    JobStatus,
+    Lease,
+    Outcome,
+    Progress,
+    PruneRule,
+)
+from .. import rows as shared
+from ..base import Waiter
+from . import rows
 from .aio import AsyncReads
 from .catalog import CatalogMixin
 from .connection import Database, SideThread, parse_url
@@ -141,7 +152,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         one statement, so one round trip."""
         if limit <= 0 or not queues:
             return []
-        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
+        claim = rows.Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         if len(queues) == 1:
             with self.db.connection() as conn:
                 return _claimed(self._claim_one(conn, queues[0], limit, claim, relaxed=True))
@@ -149,12 +160,12 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             return self._claim(cur, queues, limit, claim, relaxed=True)
 
     def _claim_one(
-        self, conn: psycopg.Connection[Any], queue: str, limit: int, claim: _Claim, *, relaxed: bool
+        self, conn: psycopg.Connection[Any], queue: str, limit: int, claim: rows.Claim, *, relaxed: bool
     ) -> Cursor:
         return conn.execute(self.q.JOB_CLAIM, claim.params(queue, limit, relaxed))
 
     def _claim(
-        self, cur: Cursor, queues: Sequence[str], limit: int, claim: _Claim, *, relaxed: bool
+        self, cur: Cursor, queues: Sequence[str], limit: int, claim: rows.Claim, *, relaxed: bool
     ) -> list[JobRecord]:
         """One statement per queue, in the order given, until ``limit`` jobs are claimed."""
         claimed: list[JobRecord] = []
@@ -191,7 +202,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             return set(), self.job_claim(
                 queues=queues, limit=limit, worker_id=worker_id, lease_s=lease_s, now=now, tasks=tasks
             )
-        claim = _Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
+        claim = rows.Claim(worker_id, lease_s, now, None if tasks is None else list(tasks))
         serial = self.settings.pool_max < 2  # both halves at once need two connections
         if serial or limit <= 0 or not queues or any(o.status == JobStatus.RETRYING for o in outcomes):
             with self.db.transaction() as cur:
@@ -213,7 +224,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             raise ClaimFailed(written, exc) from exc
 
     def _claim_after(
-        self, outcomes_written: Future[bool], queues: Sequence[str], limit: int, claim: _Claim
+        self, outcomes_written: Future[bool], queues: Sequence[str], limit: int, claim: rows.Claim
     ) -> list[JobRecord]:
         """A turn's claim, committed only if the turn's outcomes were (see above)."""
         with self.db.transaction() as cur:
@@ -233,14 +244,14 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             "now": now,
         }
         with self.db.connection() as conn:
-            rows = conn.execute(self.q.JOB_HEARTBEAT, params).fetchall()
-        return HeartbeatResult(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]))
+            held = conn.execute(self.q.JOB_HEARTBEAT, params).fetchall()
+        return HeartbeatResult(frozenset(r[0] for r in held), frozenset(r[0] for r in held if r[1]))
 
     def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:
         if not updates:
             return set()
         ordered = sorted(updates, key=lambda p: p.job_id)  # rows locked in id order (queries._HELD)
-        params = [{"id": p.job_id, "token": p.token, "now": now, **records.progress_params(p)} for p in ordered]
+        params = [{"id": p.job_id, "token": p.token, "now": now, **rows.progress_params(p)} for p in ordered]
         with self.db.transaction() as cur:
             cur.executemany(self.q.JOB_PROGRESS, params, returning=True)
             return {row[0] for row in _results(cur) if row is not None}
@@ -253,9 +264,9 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
 
     def _finish(self, cur: Cursor, outcomes: Sequence[Outcome], now: float | None) -> set[str]:
         """Every outcome, its events and the task counters in one statement."""
-        return {row[0] for row in cur.execute(self.q.JOB_FINISH_MANY, records.finish_columns(outcomes, now))}
+        return {row[0] for row in cur.execute(self.q.JOB_FINISH_MANY, rows.finish_columns(outcomes, now))}
 
-    def _add_stats(self, cur: Cursor, stats: records.StatsBatch, now: float | None) -> None:
+    def _add_stats(self, cur: Cursor, stats: rows.StatsBatch, now: float | None) -> None:
         """Last in its transaction: the counter rows are hot, so they are held briefly."""
         params = stats.params(now)
         if params is not None:
@@ -266,19 +277,19 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
             return set()
         params = {"ids": [x.job_id for x in leases], "tokens": [x.token for x in leases], "now": now}
         with self.db.transaction() as cur:
-            rows = cur.execute(self.q.JOB_RELEASE, params).fetchall()
-            self._notify(cur, {r[1] for r in rows if r[2] == JobStatus.QUEUED})
-        return {r[0] for r in rows}
+            changed = cur.execute(self.q.JOB_RELEASE, params).fetchall()
+            self._notify(cur, {r[1] for r in changed if r[2] == JobStatus.QUEUED})
+        return {r[0] for r in changed}
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
         with self.db.transaction() as cur:
-            rows = [shared.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
-            self._notify(cur, {r.queue for r in rows if r.status == JobStatus.QUEUED})
-            stats = records.StatsBatch()
-            for r in rows:
+            recovered = [shared.job_record(r) for r in cur.execute(self.q.JOB_RECOVER, {"now": now, "limit": limit})]
+            self._notify(cur, {r.queue for r in recovered if r.status == JobStatus.QUEUED})
+            stats = rows.StatsBatch()
+            for r in recovered:
                 stats.add(r.task, r.status, None)
             self._add_stats(cur, stats, now)
-        return rows
+        return recovered
 
     # -- actions from users -------------------------------------------------------------------
 
@@ -326,7 +337,7 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         locks or one long snapshot (which would stop vacuum)."""
         deleted = 0
         for rule in rules:
-            where, params = records.prune_where(rule)
+            where, params = rows.prune_where(rule)
             statements = [(self.q.PRUNE_ENDED_BEFORE.replace("{where}", where), params)]
             if rule.keep is not None:
                 statements.append((self.q.PRUNE_BEYOND_KEEP.replace("{where}", where), {**params, "keep": rule.keep}))
@@ -357,32 +368,11 @@ class PostgresBackend(EnqueueMixin, CatalogMixin):
         return waiter
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """What every statement of one claim shares."""
-
-    worker_id: str
-    lease_s: float
-    now: float | None
-    tasks: list[str] | None  # None: any task
-
-    def params(self, queue: str, limit: int, relaxed: bool) -> dict[str, Any]:
-        return {
-            "queue": queue,
-            "limit": limit,
-            "worker_id": self.worker_id,
-            "lease_s": self.lease_s,
-            "now": self.now,
-            "relaxed": relaxed,
-            "tasks": self.tasks,
-        }
-
-
 def _claimed(cur: Cursor) -> list[JobRecord]:
     """The jobs a claim statement took, in claim order."""
-    rows = [shared.job_record(r) for r in cur.fetchall()]
-    rows.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-    return rows
+    claimed = [shared.job_record(r) for r in cur.fetchall()]
+    claimed.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+    return claimed
 
 
 def _results(cur: Cursor) -> list[Any]:

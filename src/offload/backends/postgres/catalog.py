@@ -8,9 +8,8 @@ from typing import Any
 
 import psycopg
 
-from ...schedule import ScheduleRecord
-from .. import records as shared
-from ..base import Event, FinishedCount, RunRecord, TaskStats, TokenRecord, WorkerInfo
+from ...records import Event, FinishedCount, RunRecord, ScheduleRecord, TaskStats, TokenRecord, WorkerInfo
+from .. import rows as shared
 from .connection import Database
 from .queries import Queries
 

@@ -4,7 +4,7 @@ queries.py, which renders these too (``Queries``)."""
 
 from __future__ import annotations
 
-from ..records import ARCHIVED_RUN_COLUMNS, JOB_COLUMNS, RUN_COLUMNS, qualified
+from ..rows import ARCHIVED_RUN_COLUMNS, JOB_COLUMNS, RUN_COLUMNS, qualified
 
 # -- events ----------------------------------------------------------------------------
 
@@ -45,6 +45,13 @@ DELETE FROM {s}.events WHERE seq < coalesce(
 """
 
 # -- queues and workers -----------------------------------------------------------------
+
+# Workers LISTEN on the store's channel. The payload is a queue name, never job data
+# (NOTIFY payloads are limited to 8000 bytes); Postgres delivers it on commit, folds
+# duplicates within one transaction, and drops it on rollback.
+NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
+
+PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
 
 QUEUE_PAUSE = """
 INSERT INTO {s}.queues (name, paused) VALUES (%(name)s, %(paused)s)

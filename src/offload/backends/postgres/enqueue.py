@@ -11,8 +11,8 @@ from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
 from ...errors import ConfigurationError, InvalidTransition
-from ..base import Inserted, NewJob
-from . import records
+from ...records import Inserted, NewJob
+from . import rows
 from .connection import Database
 from .queries import Queries
 
@@ -63,23 +63,23 @@ class EnqueueMixin:
         if len(jobs) == 1:
             query, params = (
                 self.q.JOB_INSERT_ONE_STRICT,
-                {**records.insert_params(jobs[0], now), "channel": self.channel},
+                {**rows.insert_params(jobs[0], now), "channel": self.channel},
             )
         else:
-            query, params = self.q.JOB_INSERT_MANY_STRICT, records.insert_columns(jobs, now, self.channel)
+            query, params = self.q.JOB_INSERT_MANY_STRICT, rows.insert_columns(jobs, now, self.channel)
         with self.db.connection() as conn:
             try:
-                rows = conn.execute(query, params).fetchall()
+                stored = conn.execute(query, params).fetchall()
             except pg_errors.UniqueViolation:
                 return None
-        assert len(rows) == len(jobs)
+        assert len(stored) == len(jobs)
         return [Inserted(j.id, True) for j in jobs]
 
     def _insert(self, cur: Cursor, jobs: Sequence[NewJob], now: float | None) -> list[Inserted]:
         """The batch in one statement, then each job it left out (a key or id already
         held) resolved on its own, in the batch's order, in the same transaction."""
-        rows = cur.execute(self.q.JOB_INSERT_MANY, records.insert_columns(jobs, now, self.channel)).fetchall()
-        created = {row[0] for row in rows}
+        inserted = cur.execute(self.q.JOB_INSERT_MANY, rows.insert_columns(jobs, now, self.channel)).fetchall()
+        created = {row[0] for row in inserted}
         result: list[Inserted] = []
         ready: set[str] = set()
         for job in jobs:
@@ -108,7 +108,7 @@ class EnqueueMixin:
                 holder = cur.execute(self.q.JOB_BY_UNIQUE_KEY, {"unique_key": job.unique_key}).fetchone()
             if holder is not None:
                 return (holder[0], None, None)
-            row = cur.execute(self.q.JOB_INSERT, records.insert_params(job, now)).fetchone()
+            row = cur.execute(self.q.JOB_INSERT, rows.insert_params(job, now)).fetchone()
             if row is not None:
                 return tuple(row)
         raise InvalidTransition(job.id, "new", "queued")  # only an id collision gets here

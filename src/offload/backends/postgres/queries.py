@@ -16,7 +16,7 @@ so that one statement (one round trip) handles any number of jobs.
 
 from __future__ import annotations
 
-from ..records import JOB_COLUMNS
+from ..rows import JOB_COLUMNS
 from . import catalog_queries
 from .schema import render
 
@@ -50,7 +50,7 @@ RETURNING id, queue, status
 # A whole batch in one statement: the jobs come in as parallel arrays (one per column,
 # in the batch's order) and their status events from the statement-level trigger
 # (schema.py, step 4). Due jobs wake the workers of their queues in the same statement
-# (see NOTIFY below); the payload of a queue name longer than 1000 bytes is empty.
+# (see catalog_queries.NOTIFY); the payload of a queue name longer than 1000 bytes is empty.
 # JOB_INSERT_MANY runs inside a transaction: ON CONFLICT DO NOTHING, and the rows left
 # out are then looked up one by one (like JOB_INSERT's). JOB_INSERT_MANY_STRICT, for a
 # batch without keys sent on its own, either stores every job or none; JOB_INSERT_ONE_STRICT
@@ -100,11 +100,6 @@ SELECT id FROM {s}.jobs
 WHERE unique_key = %(unique_key)s AND status IN ('scheduled', 'queued', 'retrying', 'running')
 """
 
-# Workers LISTEN on the store's channel. The payload is a queue name, never job data
-# (NOTIFY payloads are limited to 8000 bytes); Postgres delivers it on commit, folds
-# duplicates within one transaction, and drops it on rollback.
-NOTIFY = "SELECT pg_notify(%(channel)s, q) FROM unnest(%(queues)s::text[]) AS q"
-
 # -- reads ----------------------------------------------------------------------------
 
 JOB_GET = "SELECT " + JOB_COLUMNS + " FROM {s}.jobs WHERE id = %(id)s"
@@ -126,8 +121,6 @@ SELECT DISTINCT queue, task FROM {s}.jobs WHERE status IN ('scheduled', 'queued'
 QUEUE_NAMES = "SELECT name FROM {s}.queues"
 
 # -- the worker's writes --------------------------------------------------------------
-
-PAUSED_QUEUES = "SELECT name FROM {s}.queues WHERE paused"
 
 # One queue per statement, so that the claim index serves both the filter and the
 # order. Only jobs of the worker's tasks are taken (%(tasks)s; NULL: any task): a job
@@ -170,8 +163,8 @@ RETURNING """ + ", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))
 # a heartbeat and a release lock them first (held, below); progress goes one job per
 # statement, sorted by id (backend.job_progress); a turn's outcomes are sorted by id
 # and met in that order whichever side the plan starts from (the outcomes, or the
-# jobs_status index on (status, id)); locking them first too cost a sixth of the
-# statement. A row that changed while its lock was awaited is checked again (READ
+# jobs_status index on (status, id)); locking them first too made the statement
+# slower. A row that changed while its lock was awaited is checked again (READ
 # COMMITTED), so a job another statement just finished is left out.
 _HELD = """held AS MATERIALIZED (
     SELECT j.id FROM {s}.jobs AS j JOIN {leases} ON j.id = l.id AND j.lease_token = l.token
@@ -300,8 +293,7 @@ RETURNING j.id, j.queue, j.status
 
 # A job whose cancel was requested ends cancelled instead; one queued again keeps its
 # run_at: it was first in line once already, and goes before the jobs that came after
-# it. The statement itself decides
-# which expired jobs it takes: rows another recoverer
+# it. The statement itself decides which expired jobs it takes: rows another recoverer
 # holds are skipped, rows it has already changed fail the re-check, so each expired
 # job is recovered once however many workers run this at the same moment. A heartbeat
 # that lands first moves lease_expires_at and the re-check lets the job be.

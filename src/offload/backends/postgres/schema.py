@@ -26,7 +26,7 @@ MIGRATIONS: list[str] = [
     # 1: jobs, events, queues, workers
     """
     CREATE TABLE {s}.jobs (
-        id               text PRIMARY KEY,        -- time-ordered, see offload.job.new_job_id
+        id               text PRIMARY KEY,        -- time-ordered, see offload.records.new_job_id
         task             text NOT NULL,
         queue            text NOT NULL,
         status           text NOT NULL CHECK (status IN ('scheduled', 'queued', 'running', 'retrying',

@@ -1,45 +1,50 @@
-"""SQLiteBackend: the Backend protocol on one SQLite file (see ../base.py for the rules)."""
+"""SQLiteBackend: the Backend protocol on one SQLite file (see ../base.py for the rules).
+
+Any number of processes on one machine may share the file. Every write is one
+transaction that takes the write lock up front (BEGIN IMMEDIATE); reads never wait in
+WAL mode. Workers are woken by doorbells (bells.py); batches go in multi-row statements
+(batches.py). Enqueue (enqueue.py) and the smaller tables (catalog.py) are mixed in.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
-from ...errors import ConfigurationError, InvalidTransition, JobNotFound
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
-from ...schedule import ScheduleRecord
-from .. import records
-from ..base import (
-    Event,
-    FinishedCount,
+from ... import serialization
+from ...errors import InvalidTransition, JobNotFound
+from ...records import (
+    RUNS_KEPT,
+    TERMINAL,
+    WAITING,
     HeartbeatResult,
-    Inserted,
     JobFilter,
+    JobRecord,
+    JobStatus,
     Lease,
-    NewJob,
     Outcome,
     Progress,
     PruneRule,
-    RunRecord,
-    TaskStats,
-    TokenRecord,
-    Waiter,
-    WorkerInfo,
 )
+from .. import rows as shared
+from ..base import Waiter
+from . import batches, rows
+from . import catalog_queries as cq
 from . import queries as q
-from . import reads, rows, writes
 from .bells import BellBoard
+from .catalog import CatalogMixin
 from .connection import Connections, parse_url
-from .schema import MIGRATIONS, statements
+from .enqueue import EnqueueMixin
+from .reads import LoopReads
+from .rows import clock
+from .schema import BOOTSTRAP, CURRENT_VERSION, MIGRATIONS, PING_WRITE, RECORD_VERSION, statements
+
+RUN_ENDINGS = TERMINAL | {JobStatus.RETRYING}
 
 
-def _now(now: float | None) -> float:
-    return time.time() if now is None else now
-
-
-class SQLiteBackend:
+class SQLiteBackend(EnqueueMixin, CatalogMixin):
     """Jobs in one SQLite file; any number of processes on one machine may share it."""
 
     local_reads = True  # WAL readers never wait for the write lock
@@ -51,19 +56,19 @@ class SQLiteBackend:
             self.path, busy_timeout_s=float(options["busy_timeout"]), synchronous=options["synchronous"]
         )
         self.bells = BellBoard(self.path)
-        self.async_reads = reads.LoopReads(self.db)  # a status GET's reads, on the loop
+        self.async_reads = LoopReads(self.db)  # a status GET's reads, on the loop
 
     # -- lifecycle ------------------------------------------------------------------
 
     def migrate(self) -> int:
         with self.db.write() as c:
-            c.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = c.execute("SELECT max(version) FROM schema_version").fetchone()
+            c.execute(BOOTSTRAP)
+            row = c.execute(CURRENT_VERSION).fetchone()
             current = row[0] or 0
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 for statement in statements(MIGRATIONS[version - 1]):
                     c.execute(statement)
-                c.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                c.execute(RECORD_VERSION, (version,))
         return len(MIGRATIONS)
 
     def close(self) -> None:
@@ -76,29 +81,15 @@ class SQLiteBackend:
 
     def ping_write(self) -> None:
         with self.db.write() as c:
-            for statement in q.PING_WRITE:
+            for statement in PING_WRITE:
                 c.execute(statement)
-
-    # -- enqueue ----------------------------------------------------------------------
-
-    def job_insert_many(
-        self, jobs: Sequence[NewJob], *, now: float | None = None, connection: Any = None
-    ) -> list[Inserted]:
-        if connection is not None:
-            raise ConfigurationError(
-                "enqueue inside the caller's transaction (connection=...) needs the PostgreSQL store"
-            )
-        now = _now(now)
-        with self.db.write() as c:
-            result, queued = writes.insert(c, jobs, now)
-        if queued:
-            self.bells.ring_all()
-        return result
 
     # -- reads ----------------------------------------------------------------------------
 
     def job_get(self, job_id: str) -> JobRecord | None:
-        return reads.job_get(self.db, job_id)
+        with self.db.errors():
+            row = self.db.get().execute(q.JOB_GET, {"id": job_id}).fetchone()
+        return None if row is None else shared.job_record(row)
 
     def job_ids_by_prefix(self, prefix: str, *, limit: int) -> list[str]:
         params = {"low": prefix.ljust(32, "0"), "high": prefix.ljust(32, "f"), "limit": limit}
@@ -116,12 +107,12 @@ class SQLiteBackend:
         if flt.before_id is not None:
             where.append("id < :before_id")
             params["before_id"] = flt.before_id
-        sql = f"SELECT {records.JOB_COLUMNS} FROM jobs"
+        sql = f"SELECT {shared.JOB_COLUMNS} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC LIMIT :limit"
         with self.db.errors():
-            return [records.job_record(r) for r in self.db.get().execute(sql, params)]
+            return [shared.job_record(r) for r in self.db.get().execute(sql, params)]
 
     def job_counts(self) -> dict[str, dict[str, int]]:
         with self.db.errors():
@@ -129,7 +120,7 @@ class SQLiteBackend:
             counts: dict[str, dict[str, int]] = {}
             for queue, status, n in conn.execute(q.JOB_COUNTS):
                 counts.setdefault(queue, {})[status] = n
-            for (name,) in conn.execute("SELECT name FROM queues"):
+            for (name,) in conn.execute(q.QUEUE_NAMES):
                 counts.setdefault(name, {})
         return counts
 
@@ -150,7 +141,38 @@ class SQLiteBackend:
         tasks: Sequence[str] | None = None,
     ) -> list[JobRecord]:
         with self.db.write() as c:
-            return writes.claim(c, queues, limit, worker_id, lease_s, _now(now), tasks)
+            return self._claim(c, queues, limit, worker_id, lease_s, clock(now), tasks)
+
+    def _claim(
+        self,
+        c: sqlite3.Connection,
+        queues: Sequence[str],
+        limit: int,
+        worker_id: str,
+        lease_s: float,
+        now: float,
+        tasks: Sequence[str] | None,
+    ) -> list[JobRecord]:
+        """Up to `limit` jobs of `queues` (in that order), of `tasks` only unless None."""
+        claimed: list[JobRecord] = []
+        sql = q.JOB_CLAIM if tasks is None else q.JOB_CLAIM_TASKS
+        tasks_json = None if tasks is None else serialization.dumps(list(tasks))
+        for queue in queues:
+            if len(claimed) >= limit:
+                break
+            params = {
+                "queue": queue,
+                "limit": limit - len(claimed),
+                "worker_id": worker_id,
+                "expires": now + lease_s,
+                "now": now,
+                "tasks": tasks_json,
+            }
+            found = [shared.job_record(r) for r in c.execute(sql, params)]
+            found.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+            claimed.extend(found)
+        batches.status_events(c, [(j.id, "running", j.attempts, j.error, j.owner) for j in claimed], now)
+        return claimed
 
     def job_finish_and_claim(
         self,
@@ -163,14 +185,14 @@ class SQLiteBackend:
         now: float | None = None,
         tasks: Sequence[str] | None = None,
     ) -> tuple[set[str], list[JobRecord]]:
-        now = _now(now)
+        now = clock(now)
         with self.db.write() as c:
-            written = writes.finish(c, outcomes, now)
-            claimed = writes.claim(c, queues, limit, worker_id, lease_s, now, tasks) if limit > 0 else []
+            written = self._finish(c, outcomes, now)
+            claimed = self._claim(c, queues, limit, worker_id, lease_s, now, tasks) if limit > 0 else []
         return written, claimed
 
     def job_heartbeat(self, leases: Sequence[Lease], *, lease_s: float, now: float | None = None) -> HeartbeatResult:
-        expires = _now(now) + lease_s
+        expires = clock(now) + lease_s
         held, cancel = set(), set()
         with self.db.write() as c:
             for lease in leases:
@@ -184,7 +206,7 @@ class SQLiteBackend:
         return HeartbeatResult(frozenset(held), frozenset(cancel))
 
     def job_progress(self, updates: Sequence[Progress], *, now: float | None = None) -> set[str]:
-        now = _now(now)
+        now = clock(now)
         written: set[str] = set()
         with self.db.write() as c:
             for p in updates:
@@ -193,35 +215,68 @@ class SQLiteBackend:
                 ).fetchone()
                 if row is not None:
                     written.add(row[0])
-                    writes.progress_events(c, p, row[1], now)
+                    events = rows.progress_event_rows(p, row[1], now)
+                    batches.insert_rows(c, q.event_insert, events, nullable=batches.ANY_EVENT_NULLABLE)
         return written
 
     def job_finish(self, outcomes: Sequence[Outcome], *, now: float | None = None) -> set[str]:
         with self.db.write() as c:
-            return writes.finish(c, outcomes, _now(now))
+            return self._finish(c, outcomes, clock(now))
+
+    def _finish(self, c: sqlite3.Connection, outcomes: Sequence[Outcome], now: float) -> set[str]:
+        """Write the outcomes of runs still held under their lease, in a few statements;
+        return the ids written. Final progress goes out before the final status."""
+        ending = [o for o in outcomes if o.status in RUN_ENDINGS]  # else refused like a stale lease
+        written: list[Any] = []
+        for i in range(0, len(ending), q.FINISH_BATCH):
+            null, chunk = batches.without_nulls(
+                [rows.finish_row(o) for o in ending[i : i + q.FINISH_BATCH]], q.FINISH_NULLABLE
+            )
+            params = [*chain.from_iterable(chunk), now]
+            written += c.execute(q.job_finish(len(chunk), null), params).fetchall()
+        order = {o.job_id: n for n, o in enumerate(ending)}
+        written.sort(key=lambda r: order[r[0]])  # events in the order the outcomes came
+        progress = {o.job_id: o.progress for o in ending if o.progress is not None}
+        if progress:  # the written runs' final progress events, before their status events
+            events: list[tuple[Any, ...]] = []
+            for r in written:
+                if (p := progress.get(r[0])) is not None:
+                    events += rows.progress_event_rows(p, r[1], now)
+            batches.insert_rows(c, q.event_insert, events, nullable=batches.ANY_EVENT_NULLABLE)
+        stats = rows.StatsBatch(now)
+        for r in written:
+            stats.add(r[2], r[4], None if r[3] is None else now - r[3])
+        batches.status_events(c, [(r[0], r[4], r[5], r[6], r[1]) for r in written], now)
+        self._add_stats(c, stats)
+        return {r[0] for r in written}
+
+    def _add_stats(self, c: sqlite3.Connection, stats: rows.StatsBatch) -> None:
+        params = stats.params()
+        if params is not None:
+            c.executemany(cq.STATS_ADD, params)
 
     def job_release(self, leases: Sequence[Lease], *, now: float | None = None) -> set[str]:
-        now = _now(now)
+        now = clock(now)
         with self.db.write() as c:
             changed = [
                 row
                 for lease in leases
                 if (row := c.execute(q.JOB_RELEASE, {"id": lease.job_id, "token": lease.token, "now": now}).fetchone())
             ]
-            writes.status_events(c, changed, now)
+            batches.status_events(c, changed, now)
         if changed:
             self.bells.ring_all()
         return {row[0] for row in changed}
 
     def job_recover(self, *, now: float | None = None, limit: int = 1000) -> list[JobRecord]:
-        now = _now(now)
+        now = clock(now)
         with self.db.write() as c:
-            recovered = [records.job_record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
-            writes.status_events(c, [(r.id, r.status, r.attempts, r.error, r.owner) for r in recovered], now)
-            stats = writes.StatsBatch(now)
+            recovered = [shared.job_record(r) for r in c.execute(q.JOB_RECOVER, {"now": now, "limit": limit})]
+            batches.status_events(c, [(r.id, r.status, r.attempts, r.error, r.owner) for r in recovered], now)
+            stats = rows.StatsBatch(now)
             for r in recovered:
                 stats.add(r.task, r.status, None)
-            stats.write(c)
+            self._add_stats(c, stats)
         if any(r.status == JobStatus.QUEUED for r in recovered):
             self.bells.ring_all()
         return recovered
@@ -238,14 +293,14 @@ class SQLiteBackend:
         with self.db.write() as c:
             status = self._status_of(c, job_id)
             if status in WAITING:
-                now = _now(now)
-                writes.status_events(c, c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": now}).fetchall(), now)
+                now = clock(now)
+                batches.status_events(c, c.execute(q.JOB_CANCEL_WAITING, {"id": job_id, "now": now}).fetchall(), now)
             elif status == JobStatus.RUNNING:
                 c.execute(q.JOB_CANCEL_RUNNING, {"id": job_id})  # the worker learns it at its heartbeat
             else:
                 raise InvalidTransition(job_id, status, JobStatus.CANCELLED)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
-        return records.job_record(row)
+        return shared.job_record(row)
 
     def job_retry(self, job_id: str, *, now: float | None = None) -> JobRecord:
         with self.db.write() as c:
@@ -254,181 +309,55 @@ class SQLiteBackend:
                 raise InvalidTransition(job_id, status, JobStatus.QUEUED)
             if c.execute(q.JOB_KEY_TAKEN, {"id": job_id}).fetchone() is not None:
                 raise InvalidTransition(job_id, f"{status} (its unique_key is held by a live job)", JobStatus.QUEUED)
-            now = _now(now)
-            writes.status_events(c, c.execute(q.JOB_RETRY, {"id": job_id, "now": now}).fetchall(), now)
+            now = clock(now)
+            batches.status_events(c, c.execute(q.JOB_RETRY, {"id": job_id, "now": now}).fetchall(), now)
             row = c.execute(q.JOB_GET, {"id": job_id}).fetchone()
         self.bells.ring_all()
-        return records.job_record(row)
+        return shared.job_record(row)
 
     def job_delete(self, job_id: str) -> None:
         with self.db.write() as c:
             status = self._status_of(c, job_id)
             if status not in TERMINAL:
                 raise InvalidTransition(job_id, status, "deleted")
-            writes.archive(c, c.execute(q.JOB_DELETE, {"id": job_id}).fetchall())
+            self._delete_and_archive(c, q.JOB_DELETE, {"id": job_id})
 
     def job_prune(self, rules: Sequence[PruneRule], *, batch: int = 5000) -> int:
+        """Each batch is its own short write transaction, so that enqueues and claims
+        get the lock in between."""
         deleted = 0
         for rule in rules:
             if rule.status not in TERMINAL:
                 continue  # only finished jobs are ever pruned
-            for sql, params in writes.prune_statements(rule, batch):
+            source, where, params = rows.prune_where(rule, batch)
+            statements = [(q.PRUNE_ENDED_BEFORE, params)]
+            if rule.keep is not None:
+                statements.append((q.PRUNE_BEYOND_KEEP, {**params, "keep": rule.keep}))
+            for template, stmt_params in statements:
+                sql = template.replace("{source}", source).replace("{where}", where)
                 while True:
                     with self.db.write() as c:
-                        gone = c.execute(sql, params).fetchall()
-                        writes.archive(c, gone)
-                    n = len(gone)
+                        n = self._delete_and_archive(c, sql, stmt_params)
                     deleted += n
                     if n < batch:
                         break
         return deleted
 
-    # -- queues, events, workers -----------------------------------------------------------
-
-    def queue_pause(self, name: str, paused: bool) -> None:
-        with self.db.write() as c:
-            c.execute(q.QUEUE_PAUSE, {"name": name, "paused": int(paused)})
-        if not paused:
-            self.bells.ring_all()
-
-    def queue_paused(self) -> set[str]:
-        with self.db.errors():
-            return {r[0] for r in self.db.get().execute(q.PAUSED_QUEUES)}
-
-    def event_list(self, *, after: int = 0, job_id: str | None = None, limit: int = 500) -> list[Event]:
-        sql = q.EVENT_LIST + (" AND job_id = :job_id" if job_id else "") + " ORDER BY seq LIMIT :limit"
-        with self.db.errors():
-            found = self.db.get().execute(sql, {"after": after, "job_id": job_id, "limit": limit}).fetchall()
-        return [records.event_record(r) for r in found]
-
-    def event_last_seq(self) -> int:
-        with self.db.errors():
-            seq: int = self.db.get().execute(q.EVENT_LAST_SEQ).fetchone()[0]
-        return seq
-
-    def event_prune(self, *, before: float) -> int:
-        with self.db.write() as c:
-            return c.execute(q.EVENT_PRUNE, {"before": before}).rowcount
-
-    def worker_beat(self, info: WorkerInfo) -> None:
-        params = records.worker_params(info)
-        with self.db.write() as c:
-            c.execute(q.WORKER_BEAT, params)
-
-    def worker_remove(self, worker_id: str) -> None:
-        with self.db.write() as c:
-            c.execute(q.WORKER_REMOVE, {"id": worker_id})
-
-    def worker_prune(self, *, before: float) -> int:
-        with self.db.write() as c:
-            return c.execute(q.WORKER_PRUNE, {"before": before}).rowcount
-
-    def worker_list(self, *, alive_after: float) -> list[WorkerInfo]:
-        with self.db.errors():
-            found = self.db.get().execute(q.WORKER_LIST, {"alive_after": alive_after}).fetchall()
-        return [records.worker_record(r) for r in found]
-
-    # -- schedules and statistics ---------------------------------------------------------
-
-    def schedule_save(self, record: ScheduleRecord) -> None:
-        params = records.schedule_params(record)
-        with self.db.write() as c:
-            c.execute(q.SCHEDULE_SAVE, params)
-            c.execute(q.TOMBSTONE_DELETE, {"id": record.id})
-
-    def schedule_get(self, schedule_id: str) -> ScheduleRecord | None:
-        with self.db.errors():
-            row = self.db.get().execute(q.SCHEDULE_GET, {"id": schedule_id}).fetchone()
-        return None if row is None else records.schedule_record(row)
-
-    def schedule_list(self) -> list[ScheduleRecord]:
-        with self.db.errors():
-            return [records.schedule_record(r) for r in self.db.get().execute(q.SCHEDULE_LIST)]
-
-    def schedule_delete(self, schedule_id: str, *, now: float | None = None) -> bool:
-        with self.db.write() as c:
-            row = c.execute(q.SCHEDULE_DELETE, {"id": schedule_id}).fetchone()
-            if row is not None and row[0] is not None:
-                c.execute(q.TOMBSTONE_SAVE, {"id": schedule_id, "fingerprint": row[0], "now": _now(now)})
-        return row is not None
-
-    def schedule_tombstone(self, schedule_id: str) -> str | None:
-        with self.db.errors():
-            row = self.db.get().execute(q.TOMBSTONE_GET, {"id": schedule_id}).fetchone()
-        return None if row is None else str(row[0])
-
-    def schedule_due(self, *, now: float | None = None, limit: int = 100) -> list[ScheduleRecord]:
-        with self.db.errors():
-            found = self.db.get().execute(q.SCHEDULE_DUE, {"now": _now(now), "limit": limit}).fetchall()
-        return [records.schedule_record(r) for r in found]
-
-    def schedule_advance(
-        self, schedule_id: str, *, expected_next: float, next_run_at: float, last_run_at: float
-    ) -> bool:
-        params = {
-            "id": schedule_id,
-            "expected_next": expected_next,
-            "next_run_at": next_run_at,
-            "last_run_at": last_run_at,
-        }
-        with self.db.write() as c:
-            return c.execute(q.SCHEDULE_ADVANCE, params).rowcount == 1
-
-    def stats_tasks(self) -> list[TaskStats]:
-        with self.db.errors():
-            return [records.stats_record(r) for r in self.db.get().execute(q.STATS_LIST)]
-
-    def stats_clear(self, task: str | None = None, *, now: float | None = None) -> None:
-        with self.db.write() as c:
-            if task is None:
-                c.execute(q.STATS_CLEAR_ALL, {"now": _now(now)})
-                c.execute(q.RUNS_CLEAR_ALL)
-            else:
-                c.execute(q.STATS_CLEAR_TASK, {"task": task, "now": _now(now)})
-                c.execute(q.RUNS_CLEAR_TASK, {"task": task})
-
-    def job_history(self, task: str, *, limit: int = 100) -> list[RunRecord]:
-        with self.db.errors():
-            return [records.run_record(r) for r in self.db.get().execute(q.JOB_HISTORY, {"task": task, "limit": limit})]
-
-    def job_failures(self, *, since: float, limit: int = 100, owner: str | None = None) -> list[RunRecord]:
-        with self.db.errors():
-            return [
-                records.run_record(r)
-                for r in self.db.get().execute(q.JOB_FAILURES, {"since": since, "limit": limit, "owner": owner})
-            ]
-
-    def job_finished_counts(self, *, since: float, bucket_s: float = 60.0) -> list[FinishedCount]:
-        params = {"since": since, "bucket": records.bucket_length(bucket_s)}
-        with self.db.errors():
-            found = self.db.get().execute(q.JOB_FINISHED_COUNTS, params).fetchall()
-        return [records.finished_count(row, bucket_s) for row in found]
-
-    # -- API tokens -----------------------------------------------------------------------
-
-    def token_insert(self, token: TokenRecord) -> None:
-        params = {
-            "id": token.id,
-            "user": token.user,
-            "hash": token.hash,
-            "admin": int(token.admin),
-            "created_at": token.created_at,
-        }
-        with self.db.write() as c:
-            c.execute(q.TOKEN_INSERT, params)
-
-    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
-        with self.db.errors():
-            row = self.db.get().execute(q.TOKEN_BY_HASH, {"hash": token_hash}).fetchone()
-        return None if row is None else records.token_record(row)
-
-    def token_list(self) -> list[TokenRecord]:
-        with self.db.errors():
-            return [records.token_record(r) for r in self.db.get().execute(q.TOKEN_LIST)]
-
-    def token_revoke(self, token_id: str, *, now: float | None = None) -> bool:
-        with self.db.write() as c:
-            return c.execute(q.TOKEN_REVOKE, {"id": token_id, "now": _now(now)}).rowcount == 1
+    def _delete_and_archive(self, c: sqlite3.Connection, sql: str, params: dict[str, Any]) -> int:
+        """Run a statement that deletes jobs (RETURNING catalog_queries.DELETED_RUN) and
+        keep their runs in their tasks' archive, then trim each task's archive to what
+        Backend.job_prune promises; return how many jobs went. Of the deleted runs, only
+        those that can survive the trim are written."""
+        gone = c.execute(sql, params).fetchall()
+        by_task: dict[str, list[tuple[Any, ...]]] = {}
+        for run in gone:
+            by_task.setdefault(run[1], []).append(run)
+        for task, group in by_task.items():
+            group.sort(key=lambda r: (r[6], r[0]), reverse=True)  # newest first
+            failed = [r for r in group if r[4] == "failed"][:RUNS_KEPT]
+            c.executemany(cq.RUN_ARCHIVE, group[:RUNS_KEPT] + failed)
+            c.execute(cq.RUN_TRIM, {"task": task, "keep": RUNS_KEPT})
+        return len(gone)
 
     def waiter(self, worker_id: str, queues: Sequence[str]) -> Waiter:
         return self.bells.bell(worker_id)

@@ -1,47 +1,25 @@
-"""Every SQL statement of the SQLite store, by name. Named parameters, except where a
-statement runs once per row of a batch."""
+"""The SQL statements of the SQLite store's jobs, by name (those of its smaller tables
+are in catalog_queries.py). Named parameters, except where a statement runs once per row
+of a batch. The conditions of the partial indexes come from schema.py, word for word."""
 
 from __future__ import annotations
 
 import functools
 
-from ..records import (
-    ARCHIVED_RUN_COLUMNS,
-    EVENT_COLUMNS,
-    JOB_COLUMNS,
-    RUN_COLUMNS,
-    SCHEDULE_COLUMNS,
-    STATS_COLUMNS,
-    TOKEN_COLUMNS,
-    WORKER_COLUMNS,
-    qualified,
-)
-
-# The conditions of the partial indexes (schema step 5), word for word: SQLite uses a
-# partial index only for a query whose WHERE repeats its condition.
-WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
-LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
-ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
-
-# -- health -----------------------------------------------------------------------
-
-# The write probe: SQLite writes nothing for an UPDATE that sets a column to the value it
-# has, so the newest version is negated and restored, in one transaction.
-PING_WRITE = (
-    "UPDATE schema_version SET version = -version WHERE version = (SELECT max(version) FROM schema_version)",
-    "UPDATE schema_version SET version = -version WHERE version < 0",
-)
+from ..rows import JOB_COLUMNS
+from .catalog_queries import DELETED_RUN
+from .schema import LIVE, WAITING
 
 # -- enqueue ----------------------------------------------------------------------
 
-# Rows a multi-row INSERT takes at most (see writes.insert_rows): 960 parameters, under
+# Rows a multi-row INSERT takes at most (see batches.insert_rows): 960 parameters, under
 # the 999 of older SQLite builds.
 INSERT_ROWS = 64
 
 
 def _values(slots: tuple[str, ...], null: tuple[int, ...]) -> str:
     """One row of a VALUES list: each slot a literal, or "?" for the next parameter; the
-    parameters numbered in `null` are written NULL instead (see writes.insert_rows)."""
+    parameters numbered in `null` are written NULL instead (see batches.insert_rows)."""
     out, k = [], 0
     for slot in slots:
         if slot == "?":
@@ -51,7 +29,8 @@ def _values(slots: tuple[str, ...], null: tuple[int, ...]) -> str:
     return "(" + ", ".join(out) + ")"
 
 
-# Positional parameters (rows.insert_params): binding by name costs ~2 µs a row.
+# Positional parameters (rows.insert_params): binding by name looks each one up, for
+# every row of a bulk enqueue.
 _JOB_INSERT = """
 INSERT INTO jobs (id, task, queue, status, priority, owner, args, kwargs, max_attempts,
                   timeout, backoff, unique_key, idempotency_key, created_at, run_at)
@@ -85,12 +64,12 @@ JOB_IDS_BETWEEN = "SELECT id FROM jobs WHERE id BETWEEN :low AND :high ORDER BY 
 
 JOB_COUNTS = "SELECT queue, status, count(*) FROM jobs GROUP BY queue, status"
 
+QUEUE_NAMES = "SELECT name FROM queues"
+
 # The claim index holds queue and task of every waiting job, and nothing else.
 JOB_WAITING_TASKS = f"SELECT DISTINCT queue, task FROM jobs INDEXED BY jobs_claim WHERE {WAITING}"
 
 # -- the worker's writes --------------------------------------------------------------
-
-PAUSED_QUEUES = "SELECT name FROM queues WHERE paused = 1"
 
 # One queue at a time, so that the claim index serves both the filter and the order.
 # A paused queue gives nothing (the check runs once per statement, not per row).
@@ -129,8 +108,8 @@ RETURNING id, owner
 
 # Finish a batch of runs in one statement: one row of values per outcome, each
 # (id, token, status, result, error, traceback, run_at, current, total, message,
-# messages), then `now`. A statement per outcome costs twice as much: RETURNING has a
-# fixed cost per statement. Only runs still held under their lease are written. A run
+# messages), then `now`: RETURNING has a fixed cost per statement, which a statement
+# per outcome would pay for each. Only runs still held under their lease are written. A run
 # that returned (or asked for a retry) after somebody asked to cancel its job ends
 # cancelled; what it returned is kept as the result.
 FINISH_COLUMNS = 11
@@ -145,7 +124,7 @@ CANCELS = "(jobs.cancel_requested AND v.status IN ('completed', 'retrying'))"
 @functools.lru_cache(maxsize=64)
 def job_finish(rows: int, null: tuple[int, ...] = ()) -> str:
     """`rows` outcomes; the columns numbered in `null` are NULL in every row (see
-    writes.insert_rows)."""
+    batches.insert_rows)."""
     values = ", ".join([_values(("?",) * FINISH_COLUMNS, null)] * rows)
     return f"""
 WITH v (id, token, status, result, error, traceback, run_at, current, total, message, messages)
@@ -224,10 +203,7 @@ WHERE id = :id AND status IN ('failed', 'cancelled')
 RETURNING id, status, attempts, error, owner
 """
 
-# What a deleted job leaves in its task's archive of runs (RUN_ARCHIVE), in that order
-DELETED_RUN = (
-    "RETURNING id, task, queue, owner, status, started_at, coalesce(completed_at, created_at), attempts, error"
-)
+# -- deleting jobs; their runs go to the archive (catalog_queries.DELETED_RUN) ---------------
 
 JOB_DELETE = f"""
 DELETE FROM jobs WHERE id = :id AND status IN ('completed', 'failed', 'cancelled')
@@ -253,211 +229,16 @@ def _events_insert(slots: tuple[str, ...], rows: int, null: tuple[int, ...]) -> 
     return "INSERT INTO events (job_id, type, data, at, owner) VALUES " + ", ".join([_values(slots, null)] * rows)
 
 
-# job_id '' is the mark of schema step 6, not an event.
-EVENT_LIST = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > :after AND job_id <> ''"
+# -- retention: one bounded batch per transaction --------------------------------------------
 
-# Seqs follow commit order, and so time: everything before the first event at or after
-# `before` goes, but never the newest event: SQLite gives a new row max(seq) + 1, so the
-# newest holds the sequence's high-water mark. The scan stops there, so it reads what
-# it deletes and little more.
-EVENT_PRUNE = """
-DELETE FROM events WHERE seq < coalesce(
-    (SELECT seq FROM events WHERE at >= :before ORDER BY seq LIMIT 1),
-    (SELECT max(seq) FROM events))
-"""
-
-EVENT_LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
-
-# -- queues and workers -----------------------------------------------------------------
-
-QUEUE_PAUSE = """
-INSERT INTO queues (name, paused) VALUES (:name, :paused)
-ON CONFLICT (name) DO UPDATE SET paused = excluded.paused
-"""
-
-WORKER_BEAT = """
-INSERT INTO workers (id, host, pid, queues, concurrency, started_at, heartbeat_at, running, tasks, stuck)
-VALUES (:id, :host, :pid, :queues, :concurrency, :started_at, :heartbeat_at, :running, :tasks, :stuck)
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, running = excluded.running,
-    tasks = excluded.tasks, stuck = excluded.stuck
-"""
-
-WORKER_REMOVE = "DELETE FROM workers WHERE id = :id"
-
-WORKER_LIST = f"""
-SELECT {WORKER_COLUMNS}
-FROM workers WHERE heartbeat_at >= :alive_after ORDER BY started_at
-"""
-
-WORKER_PRUNE = "DELETE FROM workers WHERE heartbeat_at < :before"
-
-# -- API tokens -----------------------------------------------------------------------
-
-
-TOKEN_INSERT = """
-INSERT INTO tokens (id, user, hash, admin, created_at) VALUES (:id, :user, :hash, :admin, :created_at)
-"""
-
-TOKEN_BY_HASH = f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = :hash"
-
-# Always one row: the token's columns, then the job's, NULL where nothing matched
-TOKEN_AND_JOB_GET = f"""
-SELECT {qualified(TOKEN_COLUMNS, "tk")}, {qualified(JOB_COLUMNS, "j")}
-FROM (SELECT 1) AS one
-LEFT JOIN tokens AS tk ON tk.hash = :hash
-LEFT JOIN jobs AS j ON j.id = :id
-"""
-
-TOKEN_LIST = f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created_at, id"
-
-TOKEN_REVOKE = "UPDATE tokens SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL"
-
-# -- schedules and statistics ------------------------------------------------------------
-
-
-SCHEDULE_SAVE = f"""
-INSERT OR REPLACE INTO schedules ({SCHEDULE_COLUMNS})
-VALUES (:id, :task, :args, :kwargs, :cron, :interval, :timezone, :paused, :next_run_at, :last_run_at,
-        :queue, :priority, :owner, :created_at, :fingerprint)
-"""
-
-SCHEDULE_GET = f"SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = :id"
-
-SCHEDULE_LIST = f"SELECT {SCHEDULE_COLUMNS} FROM schedules ORDER BY id"
-
-SCHEDULE_DELETE = "DELETE FROM schedules WHERE id = :id RETURNING fingerprint"
-
-# A schedule declared in code that was deleted: its declaration's fingerprint, so that
-# the same declaration does not make it again (scheduler.Schedules.sync_code)
-TOMBSTONE_SAVE = """
-INSERT OR REPLACE INTO schedule_tombstones (id, fingerprint, deleted_at) VALUES (:id, :fingerprint, :now)
-"""
-
-TOMBSTONE_GET = "SELECT fingerprint FROM schedule_tombstones WHERE id = :id"
-
-TOMBSTONE_DELETE = "DELETE FROM schedule_tombstones WHERE id = :id"
-
-SCHEDULE_DUE = f"""
-SELECT {SCHEDULE_COLUMNS} FROM schedules
-WHERE paused = 0 AND next_run_at <= :now ORDER BY next_run_at LIMIT :limit
-"""
-
-SCHEDULE_ADVANCE = """
-UPDATE schedules SET next_run_at = :next_run_at, last_run_at = :last_run_at
-WHERE id = :id AND next_run_at = :expected_next
-"""
-
-# One row per task; a batch of outcomes adds to it once per task.
-STATS_ADD = """
-INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, last_run_at, last_status)
-VALUES (:task, :succeeded, :failed, :cancelled, :duration, :now, :last_status)
-ON CONFLICT (task) DO UPDATE SET
-    succeeded = succeeded + excluded.succeeded,
-    failed = failed + excluded.failed,
-    cancelled = cancelled + excluded.cancelled,
-    total_duration = total_duration + excluded.total_duration,
-    last_run_at = excluded.last_run_at,
-    last_status = excluded.last_status
-"""
-
-STATS_LIST = f"""
-SELECT {STATS_COLUMNS}
-FROM task_stats ORDER BY task
-"""
-
-# A task's statistics count from its last clear (stats_clear): runs that ended then
-# or before are left out, whether their job is still in the store or archived.
-_SINCE_CLEAR = "completed_at > coalesce((SELECT cleared_at FROM task_stats AS s WHERE s.task = %s.task), -1)"
-_JOB_SINCE_CLEAR, _RUN_SINCE_CLEAR = _SINCE_CLEAR.replace("%s", "j"), _SINCE_CLEAR.replace("%s", "r")
-
-# Finished runs of a task: its ended jobs and its archived runs, each side cut to the
-# limit before the two are merged.
-JOB_HISTORY = f"""
-SELECT * FROM (
-    SELECT * FROM (
-        SELECT {RUN_COLUMNS} FROM jobs AS j
-        WHERE task = :task AND {ENDED} AND {_JOB_SINCE_CLEAR}
-        ORDER BY completed_at DESC LIMIT :limit)
-    UNION ALL
-    SELECT * FROM (
-        SELECT {ARCHIVED_RUN_COLUMNS} FROM task_runs AS r
-        WHERE task = :task AND {_RUN_SINCE_CLEAR}
-        ORDER BY completed_at DESC LIMIT :limit)
-)
-ORDER BY completed_at DESC, id DESC LIMIT :limit
-"""
-
-JOB_FAILURES = f"""
-SELECT * FROM (
-    SELECT * FROM (
-        SELECT {RUN_COLUMNS} FROM jobs AS j
-        WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
-          AND {_JOB_SINCE_CLEAR}
-        ORDER BY completed_at DESC LIMIT :limit)
-    UNION ALL
-    SELECT * FROM (
-        SELECT {ARCHIVED_RUN_COLUMNS} FROM task_runs AS r
-        WHERE status = 'failed' AND completed_at >= :since AND (:owner IS NULL OR owner = :owner)
-          AND {_RUN_SINCE_CLEAR}
-        ORDER BY completed_at DESC LIMIT :limit)
-)
-ORDER BY completed_at DESC, id DESC LIMIT :limit
-"""
-
-# Ended jobs per bucket and status. jobs_ended leads with (status, task), so the count
-# names every task: their names come from a skip scan of jobs_task (one probe per
-# distinct task), and the count then reads only the index entries in the time range
-# instead of every ended job's.
-JOB_FINISHED_COUNTS = f"""
-WITH RECURSIVE tasks(task) AS (
-    SELECT min(task) FROM jobs
-    UNION ALL
-    SELECT (SELECT min(task) FROM jobs WHERE task > tasks.task) FROM tasks WHERE tasks.task IS NOT NULL
-)
-SELECT CAST(completed_at / :bucket AS INTEGER) AS k, status, count(*) FROM jobs
-WHERE {ENDED} AND status IN ('completed', 'failed', 'cancelled')
-  AND task IN (SELECT task FROM tasks) AND completed_at >= :since
-GROUP BY k, status ORDER BY k, status
-"""
-
-# -- the archive of runs (see Backend.job_prune) ------------------------------------------
-
-RUN_ARCHIVE = f"INSERT OR IGNORE INTO task_runs ({ARCHIVED_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-# Keep a task's newest :keep runs, and its newest :keep failures besides.
-RUN_TRIM = """
-DELETE FROM task_runs
-WHERE task = :task
-  AND job_id NOT IN (SELECT job_id FROM task_runs WHERE task = :task
-                     ORDER BY completed_at DESC, job_id DESC LIMIT :keep)
-  AND job_id NOT IN (SELECT job_id FROM task_runs WHERE task = :task AND status = 'failed'
-                     ORDER BY completed_at DESC, job_id DESC LIMIT :keep)
-"""
-
-# Clearing statistics: the counters start again from zero, and cleared_at hides the
-# runs that ended before (see _SINCE_CLEAR). For every task: each one with counters or
-# ended jobs.
-_STATS_RESET = """
-ON CONFLICT (task) DO UPDATE SET succeeded = 0, failed = 0, cancelled = 0, total_duration = 0,
-    last_run_at = NULL, last_status = NULL, cleared_at = excluded.cleared_at
-"""
-
-STATS_CLEAR_TASK = (
-    """
-INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, cleared_at)
-VALUES (:task, 0, 0, 0, 0, :now)"""
-    + _STATS_RESET
+# {where} is filled by the backend with fixed conditions on status and task (rows.prune_where),
+# {source} with the table, and the index to read it by.
+PRUNE_ENDED_BEFORE = (
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where} AND completed_at < :before"
+    " LIMIT :batch) " + DELETED_RUN
 )
 
-STATS_CLEAR_ALL = (
-    f"""
-INSERT INTO task_stats (task, succeeded, failed, cancelled, total_duration, cleared_at)
-SELECT task, 0, 0, 0, 0, :now FROM (
-    SELECT task FROM task_stats UNION SELECT task FROM jobs WHERE {ENDED}
-) WHERE true"""
-    + _STATS_RESET
+PRUNE_BEYOND_KEEP = (
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM {source} WHERE {where}"
+    " ORDER BY completed_at DESC LIMIT :batch OFFSET :keep) " + DELETED_RUN
 )
-
-RUNS_CLEAR_TASK = "DELETE FROM task_runs WHERE task = :task"
-
-RUNS_CLEAR_ALL = "DELETE FROM task_runs"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite3
 
 MIGRATIONS: list[str] = [
-    # 1: jobs, events, queues, workers
+    # 1: jobs, events, queues, workers (its writes.status_events is batches.status_events now)
     """
     CREATE TABLE jobs (
-        id               TEXT PRIMARY KEY,        -- time-ordered, see offload.job.new_job_id
+        id               TEXT PRIMARY KEY,        -- time-ordered, see offload.records.new_job_id
         task             TEXT NOT NULL,
         queue            TEXT NOT NULL,
         status           TEXT NOT NULL,
@@ -133,8 +133,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: the partial indexes' conditions as OR chains instead of IN lists. SQLite turns an
     # IN list of three or more values into a temporary b-tree, and an INSERT builds one
-    # for each row and each such index it checks: 2.9 µs of the 20.3 µs a job costs in a
-    # bulk enqueue. The queries that use these indexes repeat the chains word for word.
+    # for each row and each such index it checks. The queries that use these indexes
+    # repeat the chains word for word.
     """
     DROP INDEX jobs_claim;
     CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
@@ -148,7 +148,7 @@ MIGRATIONS: list[str] = [
         WHERE status = 'completed' OR status = 'failed' OR status = 'cancelled';
     """,
     # 6: events without AUTOINCREMENT. It made every commit that writes an event also
-    # rewrite the sqlite_sequence page: about 30 µs of a single enqueue's ~150. A seq is
+    # rewrite the sqlite_sequence page, a page more for every enqueue. A seq is
     # still never given out twice: SQLite takes max(seq) + 1, and event_prune never
     # deletes the newest event. Should the table be empty now, a mark (job_id '', never
     # listed, see queries.EVENT_LIST) holds the last seq the old table gave out.
@@ -212,6 +212,27 @@ MIGRATIONS: list[str] = [
         WHERE status = 'scheduled' OR status = 'queued' OR status = 'retrying';
     """,
 ]
+
+
+# The conditions of the partial indexes (step 5, and step 8's jobs_claim), word for word:
+# SQLite uses a partial index only for a query whose WHERE repeats its condition.
+WAITING = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying')"
+LIVE = "(status = 'scheduled' OR status = 'queued' OR status = 'retrying' OR status = 'running')"
+ENDED = "(status = 'completed' OR status = 'failed' OR status = 'cancelled')"
+
+BOOTSTRAP = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+CURRENT_VERSION = "SELECT max(version) FROM schema_version"
+
+RECORD_VERSION = "INSERT INTO schema_version (version) VALUES (?)"
+
+# The write probe (Backend.ping_write): SQLite writes nothing for an UPDATE that sets a
+# column to the value it has, so the newest version is negated and restored, in one
+# transaction.
+PING_WRITE = (
+    "UPDATE schema_version SET version = -version WHERE version = (SELECT max(version) FROM schema_version)",
+    "UPDATE schema_version SET version = -version WHERE version < 0",
+)
 
 
 def statements(script: str) -> list[str]:

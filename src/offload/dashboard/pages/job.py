@@ -10,18 +10,16 @@ they are shown while those are kept; after that the page shows the totals.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...backends.base import Event
 from ...errors import InvalidTransition
-from ...job import TERMINAL, WAITING, JobRecord, JobStatus
+from ...records import TERMINAL, WAITING, Event, JobRecord, JobStatus
 from ...service import Principal
+from ...service.views import job_json
 from ..format import progress
 from ..http import Reply, Request, redirect
 from .flash import flash
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
+from .host import Host
 
 EVENT_PAGES = 4  # status events are read from the job's first 2,000 events at most
 PAGE = 500
@@ -51,7 +49,7 @@ def allowed_states(record: JobRecord) -> dict[str, str]:
     return out
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     # The job as it stands and the newest event it reflects: the page's script skips
     # the stream's events up to there, so nothing shows twice or goes backwards.
@@ -61,7 +59,7 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     ctx.update(
         job=record,
         seq=seq,
-        data=record.to_dict(include_traceback=p.admin),
+        data=job_json(record, include_traceback=p.admin),
         bar=progress(record, time.time()),
         actions=actions(record),
         allowed=allowed_states(record),
@@ -74,7 +72,7 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     return d.page(req, "job.html", "job_live.html", ctx)
 
 
-def act(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def act(d: Host, req: Request, params: dict[str, str]) -> Reply:
     job_id, action = params["job_id"], params["action"]
     p = req.principal
     try:
@@ -90,7 +88,7 @@ def act(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     return redirect(req.site.url(f"/jobs/{job_id}"))
 
 
-def status_events(d: Dashboard, p: Principal, job_id: str) -> list[Event]:
+def status_events(d: Host, p: Principal, job_id: str) -> list[Event]:
     """The job's status events still kept, oldest first."""
     found: list[Event] = []
     after = 0

@@ -7,17 +7,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ...errors import InvalidTransition, JobNotFound
-from ...job import JobRecord
+from ...records import JobRecord
 from ...service import ListQuery, Principal
 from ..format import progress, segment
 from ..http import Reply, Request, redirect
 from .flash import flash
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
+from .host import Host
 
 FILTERS = ("status", "queue", "task", "owner", "limit")
 PAGE_SIZES = (20, 50, 100)
@@ -38,7 +35,7 @@ def filters(admin: bool, get: Callable[[str], str | None]) -> dict[str, str]:
     return out
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     search = (req.query.get("q") or "").strip().lower()
     matches = None
@@ -75,7 +72,7 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     return d.page(req, "jobs.html", "jobs_live.html", ctx)
 
 
-def by_prefix(d: Dashboard, p: Principal, prefix: str) -> list[JobRecord]:
+def by_prefix(d: Host, p: Principal, prefix: str) -> list[JobRecord]:
     """The jobs the visitor may see whose id starts with ``prefix``: one range read of
     the primary key, then the jobs themselves, newest first."""
     found = []
@@ -87,7 +84,7 @@ def by_prefix(d: Dashboard, p: Principal, prefix: str) -> list[JobRecord]:
     return found
 
 
-def bulk(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def bulk(d: Host, req: Request, params: dict[str, str]) -> Reply:
     """Retry, cancel or delete the selected jobs; those whose state doesn't allow it
     (or that are gone, or not the visitor's) are skipped and counted."""
     action = req.field("action")

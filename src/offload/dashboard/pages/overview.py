@@ -4,22 +4,20 @@ throughput and failure rate (admins), live workers with the jobs they run."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ...job import JobRecord, JobStatus
+from ...records import JobRecord, JobStatus
 from .. import charts
 from ..format import STATUSES, progress
 from ..http import Reply, Request, redirect
 from .flash import flash
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
+from .host import Host
 
 WINDOW_MIN = 60
 RUNNING_SHOWN = 200  # running jobs listed under their workers
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     now = time.time()
     # The counts are totals over every owner (as GET /api/queues gives them): the same
@@ -32,13 +30,13 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
         totals=totals,
         workers=_workers(d, req, now),
         charts=_charts(d, now) if p.admin else None,
-        failures=d.monitoring.failures(p, 1.0, 5),
+        failures=d.stats.failures(p, 1.0, 5),
         flash=flash(req.query),
     )
     return d.page(req, "overview.html", "overview_live.html", ctx)
 
 
-def _workers(d: Dashboard, req: Request, now: float) -> list[dict[str, Any]]:
+def _workers(d: Host, req: Request, now: float) -> list[dict[str, Any]]:
     """Live workers, each with the running jobs the visitor may see (read from the jobs
     themselves, so a job shows under its worker as soon as it was claimed). Running jobs
     whose worker is not among the live ones (it stopped beating; its lease runs out)
@@ -72,7 +70,7 @@ def _workers(d: Dashboard, req: Request, now: float) -> list[dict[str, Any]]:
     return out
 
 
-def _charts(d: Dashboard, now: float) -> dict[str, Any]:
+def _charts(d: Host, now: float) -> dict[str, Any]:
     counts = d.cached(
         "finished", 5.0, lambda: d.app.backend.job_finished_counts(since=now - WINDOW_MIN * 60, bucket_s=60.0)
     )
@@ -87,7 +85,7 @@ def _charts(d: Dashboard, now: float) -> dict[str, Any]:
     }
 
 
-def queue_action(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def queue_action(d: Host, req: Request, params: dict[str, str]) -> Reply:
     name = req.field("name") or ""
     action = req.field("action")
     if action not in ("pause", "resume"):

@@ -3,17 +3,12 @@ delete. A user sees their own schedules (by the ids they gave them), admins all.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..http import Reply, Request, redirect
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
-
 from .flash import flash
+from .host import Host
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     found = d.schedules.list_schedules(p)
     found.sort(key=lambda s: (s["paused"], s["next_run_at"] or "~", s["id"]))
@@ -22,7 +17,7 @@ def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
     return d.page(req, "schedules.html", "schedules_live.html", ctx)
 
 
-def act(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def act(d: Host, req: Request, params: dict[str, str]) -> Reply:
     schedule_id = req.field("id") or ""
     action = req.field("action")
     p = req.principal

@@ -5,15 +5,13 @@ failures of their own jobs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import JobNotFound
 from ...service import AccessDenied
 from .. import charts
 from ..http import Reply, Request
-
-if TYPE_CHECKING:
-    from ..core import Dashboard
+from .host import Host
 
 FAILURE_HOURS = 24.0
 
@@ -28,28 +26,28 @@ def _row(stats: dict[str, Any] | None, name: str) -> dict[str, Any]:
     }
 
 
-def page(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def page(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     rows: list[dict[str, Any]] | None = None
     if p.admin:
-        stats = {s["task"]: s for s in d.cached("task-stats", 2.0, lambda: d.monitoring.task_stats(p))}
+        stats = {s["task"]: s for s in d.cached("task-stats", 2.0, lambda: d.stats.task_stats(p))}
         names = sorted(set(stats) | set(d.app.tasks))
         rows = [{**_row(stats.get(n), n), "registered": n in d.app.tasks} for n in names]
     ctx = d.context(req, "tasks", "Tasks")
-    ctx.update(rows=rows, failures=d.monitoring.failures(p, FAILURE_HOURS, 20), failure_hours=FAILURE_HOURS)
+    ctx.update(rows=rows, failures=d.stats.failures(p, FAILURE_HOURS, 20), failure_hours=FAILURE_HOURS)
     return d.page(req, "tasks.html", "tasks_live.html", ctx)
 
 
-def detail(d: Dashboard, req: Request, params: dict[str, str]) -> Reply:
+def detail(d: Host, req: Request, params: dict[str, str]) -> Reply:
     p = req.principal
     name = params["task"]
     if not p.admin:
         raise AccessDenied("reading task statistics")
-    found = d.monitoring.task_stats(p, name)
+    found = d.stats.task_stats(p, name)
     if not found and name not in d.app.tasks:
         raise JobNotFound(name)
-    history = d.monitoring.task_history(p, name, 100)
-    failures = [f for f in d.monitoring.failures(p, FAILURE_HOURS * 7, 1000) if f["task"] == name][:20]
+    history = d.stats.task_history(p, name, 100)
+    failures = [f for f in d.stats.failures(p, FAILURE_HOURS * 7, 1000) if f["task"] == name][:20]
     ctx = d.context(req, "tasks", f"Task {name}")
     ctx.update(
         task=name,

@@ -1,7 +1,5 @@
-"""Firing schedules and managing them. Any number of schedulers may run (every worker
-runs one): a firing is one job with the idempotency key ``schedule:{id}:{fire time}``,
-and the schedule moves on only if nobody moved it first, so each (schedule, fire time)
-makes exactly one job.
+"""``app.schedules``: creating, listing, pausing, resuming, deleting and running
+schedules, and saving those declared in code. Firing them is firing.py's.
 
 Schedules declared in code (``periodic``) are saved when a scheduler starts, and the
 store remembers a fingerprint of the declaration it last applied. A start applies a
@@ -17,16 +15,15 @@ import hashlib
 import logging
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from .errors import OffloadError, ScheduleNotFound
-from .schedule import ScheduleRecord, fired, new_schedule_id, next_after, validate
-
-if TYPE_CHECKING:
-    from .app import App
-    from .handle import JobHandle
+from ..errors import ScheduleNotFound
+from ..handle import JobHandle
+from ..records import ScheduleRecord, new_schedule_id
+from .firing import Parts, fire_due, job_options
+from .timing import next_after, validate
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,7 @@ log = logging.getLogger(__name__)
 class Schedules:
     """``app.schedules``: create, list, pause, resume, delete and fire schedules."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Parts) -> None:
         self.app = app
         self._in_code: list[ScheduleRecord] = []
         self._synced = False
@@ -126,7 +123,7 @@ class Schedules:
     def run_now(self, schedule_id: str) -> JobHandle:
         """Enqueue the schedule's job now, outside its timetable."""
         record = self.get(schedule_id)
-        options = {f"_{k}": v for k, v in _job_options(record).items()}
+        options = {f"_{k}": v for k, v in job_options(record).items()}
         return self.app.enqueue(record.task, *record.args, **record.kwargs, **options)
 
     # -- firing --------------------------------------------------------------------------
@@ -146,45 +143,19 @@ class Schedules:
             return  # as declared when last applied: pauses and edits made since stand
         if old is None and self.app.backend.schedule_tombstone(declared.id) == fingerprint:
             return  # deleted at run time, and the declaration is the one it was made from
-        self.app.build_job(declared.task, declared.args, declared.kwargs, **_job_options(declared))  # validates
+        self.app.build_job(declared.task, declared.args, declared.kwargs, **job_options(declared))  # validates
         paused = declared.paused if old is None else old.paused
         record = replace(declared, paused=paused, created_at=now, fingerprint=fingerprint)
         self._save(record, old, now)
         log.info("schedule %s %s from its declaration in code", declared.id, "updated" if old else "saved")
 
     def tick(self, now: float | None = None) -> int:
-        """Fire every due schedule once; return how many jobs this call created."""
+        """Fire every due schedule once (saving the code's declarations first, once);
+        return how many jobs this call created."""
         now = time.time() if now is None else now
         if not self._synced:
             self.sync_code(now)
-        created = 0
-        for record in self.app.backend.schedule_due(now=now):
-            if record.task not in self.app.tasks:
-                continue  # another process with that task's code fires it
-            try:
-                created += self._fire(record, now)
-            except OffloadError as exc:
-                log.warning("schedule %s could not fire: %s", record.id, exc)
-        return created
-
-    def _fire(self, record: ScheduleRecord, now: float) -> int:
-        assert record.next_run_at is not None
-        fire_at = record.next_run_at
-        key = f"schedule:{record.id}:{fire_at:.3f}"
-        (inserted,) = self.app.backend.job_insert_many(
-            [self.app.build_job(record.task, record.args, record.kwargs, idempotency_key=key, **_job_options(record))]
-        )
-        after = fired(record, fire_at, now)
-        assert after.next_run_at is not None
-        self.app.backend.schedule_advance(
-            record.id, expected_next=fire_at, next_run_at=after.next_run_at, last_run_at=fire_at
-        )
-        return int(inserted.created)
-
-
-def _job_options(record: ScheduleRecord) -> dict[str, Any]:
-    options = {"queue": record.queue, "priority": record.priority, "owner": record.owner}
-    return {k: v for k, v in options.items() if v is not None}
+        return fire_due(self.app, now)
 
 
 def _same_plan(a: ScheduleRecord, b: ScheduleRecord) -> bool:

@@ -1,4 +1,4 @@
-"""The browser client's files in web/static/: ``offload.js`` (a classic script, the
+"""The browser client's files in service/static/: ``offload.js`` (a classic script, the
 code), ``offload.mjs`` (the same client as an ES module) and their TypeScript
 declarations. One table of their content types, for ``offload serve``'s static mount
 and for the Flask and FastAPI routes alike: the mimetypes module calls ``.d.ts`` a Qt

@@ -2,60 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import InvalidSchedule
-from .names import KEY_RULE, is_key
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleRecord:
-    """A persisted schedule. Times are POSIX seconds."""
-
-    id: str
-    task: str
-    args: list[Any] = field(default_factory=list)
-    kwargs: dict[str, Any] = field(default_factory=dict)
-    cron: str | None = None
-    interval: float | None = None  # seconds
-    timezone: str = "UTC"
-    paused: bool = False
-    next_run_at: float | None = None
-    last_run_at: float | None = None
-    queue: str | None = None
-    priority: int | None = None
-    owner: str | None = None
-    created_at: float = 0.0
-    # Declared in code: the fingerprint of the declaration last applied (see
-    # Schedules.sync_code); None for a schedule made at run time.
-    fingerprint: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        from .job import iso
-
-        return {
-            "id": self.id,
-            "task": self.task,
-            "args": self.args,
-            "kwargs": self.kwargs,
-            "cron": self.cron,
-            "interval": self.interval,
-            "timezone": self.timezone,
-            "paused": self.paused,
-            "next_run_at": iso(self.next_run_at),
-            "last_run_at": iso(self.last_run_at),
-            "queue": self.queue,
-            "priority": self.priority,
-            "owner": self.owner,
-        }
-
-
-def new_schedule_id() -> str:
-    return secrets.token_hex(8)
+from ..errors import InvalidSchedule
+from ..names import KEY_RULE, is_key
+from ..records import ScheduleRecord
 
 
 def validate(record: ScheduleRecord) -> ScheduleRecord:

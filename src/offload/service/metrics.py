@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..job import JobStatus
+from ..records import JobStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

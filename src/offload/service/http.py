@@ -1,8 +1,9 @@
 """The one table from exceptions to HTTP answers, and the error body every answer
 uses: ``{"error": {"code", "message"}}``.
 
-Used by the Starlette API and by the Flask and FastAPI integrations alike. Anything a
-client sends ends in a 4xx; only a fault of our own is a 500.
+Used by every adapter alike (``offload serve``, the Flask and FastAPI integrations,
+the connection limits). Anything a client sends ends in a 4xx; only a fault of our
+own is a 500. A new exception gets its row here.
 """
 
 from __future__ import annotations
@@ -12,32 +13,27 @@ import math
 from typing import Any
 
 from ..errors import (
+    AccessDenied,
+    AuthenticationFailed,
     BackendError,
     BackendUnavailable,
     EnqueueError,
     InvalidArguments,
+    InvalidField,
+    InvalidRequest,
     InvalidSchedule,
     InvalidTransition,
     JobNotFound,
     NotSerializable,
-    OffloadError,
     PayloadTooLarge,
+    RateLimited,
     ScheduleConflict,
     ScheduleNotFound,
     UnknownTask,
     UnsupportedMediaType,
 )
-from ..service import AccessDenied, AuthenticationFailed, InvalidField, InvalidRequest
 
 log = logging.getLogger(__name__)
-
-
-class RateLimited(OffloadError):
-    """Too many requests (or open streams) for one token."""
-
-    def __init__(self, retry_after: float, what: str = "requests") -> None:
-        self.retry_after = retry_after
-        super().__init__(f"too many {what}; retry after {math.ceil(retry_after)}s")
 
 
 # First match wins, so subclasses come before their bases.
@@ -62,7 +58,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
     (BackendError, 503, "store_error"),
 )
 
-# Statuses Starlette itself raises (unknown route, wrong method).
+# Statuses a web framework itself answers with (unknown route, wrong method).
 HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -73,6 +69,7 @@ HTTP_CODES = {
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
+    """The body of every error answer."""
     return {"error": {"code": code, "message": message}}
 
 

@@ -1,17 +1,41 @@
-"""Rows to records and records to parameters, for the PostgreSQL store."""
+"""Rows to records and records to parameters, for the PostgreSQL store (those every SQL
+store shares are in ../rows.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ... import serialization
-from ..base import NewJob, Outcome, Progress, PruneRule
+from ...records import NewJob, Outcome, Progress, PruneRule
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What every statement of one claim shares (queries.JOB_CLAIM's parameters but the
+    queue and the limit)."""
+
+    worker_id: str
+    lease_s: float
+    now: float | None
+    tasks: list[str] | None  # None: any task
+
+    def params(self, queue: str, limit: int, relaxed: bool) -> dict[str, Any]:
+        return {
+            "queue": queue,
+            "limit": limit,
+            "worker_id": self.worker_id,
+            "lease_s": self.lease_s,
+            "now": self.now,
+            "relaxed": relaxed,
+            "tasks": self.tasks,
+        }
 
 
 class StatsBatch:
     """Adds up the finished runs of one transaction per task, so that each task's
-    counters are written once (queries.STATS_ADD)."""
+    counters are written once (catalog_queries.STATS_ADD)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}

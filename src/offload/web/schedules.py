@@ -1,5 +1,5 @@
-"""HTTP routes for schedules and monitoring: thin Starlette handlers over
-ScheduleService and MonitoringService. Errors come from errors.py, like the job routes."""
+"""HTTP routes for schedules: thin Starlette handlers over ScheduleService. Errors
+come from the service layer's table, like the job routes."""
 
 from __future__ import annotations
 
@@ -7,22 +7,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..service import MonitoringService, ScheduleRequest, ScheduleService
-from ..service.monitoring import HISTORY_ACTION, STATS, hours_param, int_param, task_param
-from ..stats import HISTORY
-from .api import Json, Server, server
-from .limits import read_json
+from ..service import ScheduleRequest, ScheduleService
+from ..service.limits import read_json
+from .server import Json, Server, server
 
 
 def _schedules(s: Server) -> ScheduleService:
     return ScheduleService(s.app)
-
-
-def _monitoring(s: Server) -> MonitoringService:
-    return MonitoringService(s.app)
-
-
-# -- schedules ------------------------------------------------------------------------------
 
 
 def list_schedules(request: Request) -> Response:
@@ -82,32 +73,3 @@ def delete_schedule(request: Request) -> Response:
     schedule_id = request.path_params["schedule_id"]
     _schedules(s).delete(p, schedule_id)
     return Json({"id": schedule_id, "deleted": True})
-
-
-# -- monitoring ---------------------------------------------------------------------------------
-
-
-def task_stats(request: Request) -> Response:
-    s = server(request)
-    p = s.principal(request)
-    m = _monitoring(s)
-    m.require_admin(p, STATS)  # before the parameters: a user learns nothing from them
-    return Json({"tasks": m.task_stats(p, task_param(request.query_params.get("task")))})
-
-
-def task_history(request: Request) -> Response:
-    s = server(request)
-    p = s.principal(request)
-    m = _monitoring(s)
-    m.require_admin(p, HISTORY_ACTION)
-    task = task_param(request.path_params["task"]) or ""
-    limit = int_param(request.query_params, "limit", HISTORY)
-    return Json({"task": task, "runs": m.task_history(p, task, limit)})
-
-
-def failures(request: Request) -> Response:
-    s = server(request)
-    p = s.principal(request)
-    hours = hours_param(request.query_params)
-    limit = int_param(request.query_params, "limit", 100)
-    return Json({"failures": _monitoring(s).failures(p, hours, limit)})
