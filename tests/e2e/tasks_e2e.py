@@ -109,6 +109,12 @@ def chatty(job: JobContext, lines: int = 3) -> dict[str, int]:
     return {"lines": lines}
 
 
+def say(job: JobContext, text: str) -> str:
+    """Writes ``text`` as a message and returns it: text a terminal must show as it is."""
+    job.add_message(text)
+    return text
+
+
 def broken(job: JobContext) -> None:
     job.add_message("about to fail")
     raise ValueError("broken on purpose")
@@ -149,6 +155,7 @@ TASKS = (
     spin,
     spin_forever,
     chatty,
+    say,
     broken,
     work,
     touch,

@@ -158,3 +158,12 @@ def test_jobs_watch_follows_a_job_and_exits_with_its_outcome(procs: Procs, app: 
     assert "about to fail" in out.stdout
     assert "ValueError: broken on purpose" in out.stdout
     assert worker.alive
+
+
+def test_jobs_watch_shows_what_a_job_wrote_as_it_is(procs: Procs, app: offload.App) -> None:
+    text = "[red]alarm[/red] [/bold] [link=http://x]x[/link]"
+    job = app.enqueue("say", text)
+    procs.worker()
+    out = procs.cli("jobs", "watch", job.id, "--interval", "0.05")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count(text) == 2, out.stdout  # the message, and the result at the end

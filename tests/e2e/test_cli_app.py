@@ -163,3 +163,23 @@ def test_a_wrong_attribute_names_it_and_lists_the_apps_the_module_has(procs: Pro
     out = procs.cli("worker", "--app", "twoapps:mail", "--burst")
     assert out.returncode == 2
     assert "'twoapps:mail' has no tasks" in out.stderr, out.stderr
+
+
+def test_tokens_check_reads_the_secret_from_stdin_and_fails_for_an_unknown_one(procs: Procs) -> None:
+    created = procs.cli("tokens", "create", "--user", "carol", "--admin")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().splitlines()[-1]
+    env = procs.environ()
+    argv = [PYTHON, "-m", "offload", "tokens", "check", "--app", E2E_APP]
+
+    def check(stdin: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, cwd=procs.workdir, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    known = check(secret + "\n")
+    assert known.returncode == 0, known.stderr
+    assert "user 'carol' (admin)" in known.stdout and secret not in known.stdout
+    unknown = check("not-a-token\n")
+    assert unknown.returncode == 1
+    assert "not a valid token" in unknown.stderr and "not-a-token" not in unknown.stderr

@@ -7,6 +7,7 @@ import time
 import click
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from ..records import TERMINAL, JobRecord
 
@@ -20,7 +21,7 @@ def _table(records: list[JobRecord]) -> Table:
             r.status,
             f"{bar} {r.progress:5.1f}%",
             f"{r.attempts}/{r.max_attempts}",
-            (r.error if r.status == "failed" else r.message) or "",
+            Text((r.error if r.status == "failed" else r.message) or ""),
         )
     return table
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
@@ -230,12 +231,12 @@ def watch(job_id: str, app_spec: str | None, url: str | None, interval: float) -
     shown = 0
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        line = bar.add_task(f"{record.task} {record.status}", total=100)
+        line = bar.add_task(f"{escape(record.task)} {record.status}", total=100)
         while True:
             for m in record.messages[shown:]:
-                bar.console.print(f"[dim]{iso(m['at'])}[/dim] {m['message']}")
+                bar.console.print(f"[dim]{iso(m['at'])}[/dim] {escape(str(m['message']))}")
             shown = len(record.messages)
-            bar.update(line, completed=record.progress, description=f"{record.task} {_styled(record.status)}")
+            bar.update(line, completed=record.progress, description=f"{escape(record.task)} {_styled(record.status)}")
             if record.status in TERMINAL:
                 break
             time.sleep(interval)
@@ -247,7 +248,7 @@ def watch(job_id: str, app_spec: str | None, url: str | None, interval: float) -
 def _print_end(record: JobRecord) -> None:
     if record.status == JobStatus.COMPLETED:
         console.print(
-            f"[green]completed[/green] in {record.duration or 0:.2f}s: {orjson.dumps(record.result).decode()}"
+            f"[green]completed[/green] in {record.duration or 0:.2f}s: {escape(orjson.dumps(record.result).decode())}"
         )
     else:
-        console.print(f"{_styled(record.status)}: {record.error or ''}")
+        console.print(f"{_styled(record.status)}: {escape(record.error or '')}")

@@ -7,7 +7,9 @@ import os
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from ..errors import AuthenticationFailed
 from ..records import iso
 from ..service import TokenService
 from .loading import load_app, store_label
@@ -49,8 +51,23 @@ def list_tokens(app_spec: str | None, url: str | None) -> None:
     """Every token (secrets are never shown again)."""
     table = Table("id", "user", "admin", "created", "revoked")
     for t in TokenService(load_app(app_spec, url)).all():
-        table.add_row(t.id, t.user, "yes" if t.admin else "", iso(t.created_at) or "", iso(t.revoked_at) or "")
+        table.add_row(t.id, Text(t.user), "yes" if t.admin else "", iso(t.created_at) or "", iso(t.revoked_at) or "")
     Console().print(table)
+
+
+@tokens.command()
+@app_option
+@url_option
+def check(app_spec: str | None, url: str | None) -> None:
+    """Read a secret from stdin (so that it stays out of the process list) and say whose
+    token it is; exit status 1 when the store does not know it or it was revoked."""
+    secret = click.get_text_stream("stdin").readline().strip()
+    app = load_app(app_spec, url)
+    try:
+        principal = TokenService(app).authenticate(secret)
+    except AuthenticationFailed as exc:
+        raise click.ClickException(f"not a valid token in {store_label(app.settings.url)}: {exc}") from None
+    click.echo(f"token {principal.token_id} for user {principal.user!r}{' (admin)' if principal.admin else ''}")
 
 
 @tokens.command()

@@ -9,6 +9,7 @@ import click
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..service import JobService
 from ..service.principal import Principal
@@ -36,7 +37,7 @@ def workers(app_spec: str | None, url: str | None, as_json: bool) -> None:
             w["id"],
             w["host"],
             str(w["pid"]),
-            ",".join(w["queues"]),
+            Text(",".join(w["queues"])),
             str(w["concurrency"]),
             str(w["running_count"]),
             _stuck(w),
