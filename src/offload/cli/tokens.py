@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 from rich.console import Console
@@ -61,7 +62,7 @@ def list_tokens(app_spec: str | None, url: str | None) -> None:
 def check(app_spec: str | None, url: str | None) -> None:
     """Read a secret from stdin (so that it stays out of the process list) and say whose
     token it is; exit status 1 when the store does not know it or it was revoked."""
-    secret = click.get_text_stream("stdin").readline().strip()
+    secret = sys.stdin.readline().strip()
     app = load_app(app_spec, url)
     try:
         principal = TokenService(app).authenticate(secret)

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from ..errors import AuthenticationFailed, OffloadError, PayloadTooLarge
 from ..service import Principal
+from ..service.principal import DEV_PRINCIPAL
 from .core import Dashboard
 from .http import Reply, Request, Site, redirect
 from .sessions import (
@@ -34,7 +35,9 @@ from .sessions import (
 )
 
 if TYPE_CHECKING:
-    from ..web.server import Server
+    from ..app import App
+    from ..service import TokenService
+    from ..service.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +90,15 @@ def route_path(request: StarletteRequest) -> str:
 class ServeDashboard:
     """Sign-in, sign-out and the pages, for the API app of ``offload serve``."""
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.core = Dashboard(server.app)
-        self.session_s = server.config.session_s
+    def __init__(
+        self, app: App, tokens: TokenService, limiter: RateLimiter, *, auth: bool = True, session_s: float
+    ) -> None:
+        """``auth=False``: the --no-auth dev mode, in which every visitor is an admin."""
+        self.tokens = tokens
+        self.limiter = limiter
+        self.auth = auth
+        self.core = Dashboard(app)
+        self.session_s = session_s
         # Forms shown before a session exists (sign-in) and in --no-auth mode: a fresh
         # secret per process is enough, a page open across a restart just reloads.
         self.forms = FormSigner(secrets.token_bytes(32))
@@ -111,7 +119,7 @@ class ServeDashboard:
             root=root,
             events=f"{root}/api/events",
             job_events=f"{root}/api/jobs/{{id}}/events",
-            sign_out=self.server.auth.enabled,
+            sign_out=self.auth,
             user_label=user_label,
         )
 
@@ -165,11 +173,11 @@ class ServeDashboard:
         return response
 
     def _visitor(self, request: StarletteRequest) -> tuple[Principal, Session | None]:
-        if not self.server.auth.enabled:
-            return self.server.auth.principal({}), None
+        if not self.auth:
+            return DEV_PRINCIPAL, None
         cookie = request.cookies.get(cookie_name(SESSION_COOKIE, request.headers.get("host")))
-        principal, session = signed_in(self.server.tokens, cookie)
-        self.server.limiter.check(f"dashboard:{principal.token_id}")
+        principal, session = signed_in(self.tokens, cookie)
+        self.limiter.check(f"dashboard:{principal.token_id}")
         return principal, session
 
     def _request(
@@ -195,7 +203,7 @@ class ServeDashboard:
 
     async def sign_in_page(self, request: StarletteRequest) -> Response:
         target = _safe_next(request.query_params.get("next"))
-        if not self.server.auth.enabled:
+        if not self.auth:
             return respond(redirect(self.site(request).url(target)))
         return self._sign_in_form(request, target, None, 200)
 
@@ -221,7 +229,7 @@ class ServeDashboard:
             return self._sign_in_form(request, target, "The sign-in form had expired. Try again.", 403)
         token = (form.get("token") or [""])[0].strip()
         try:
-            principal = await run_in_threadpool(self.server.tokens.authenticate, token)
+            principal = await run_in_threadpool(self.tokens.authenticate, token)
         except AuthenticationFailed:
             log.info("dashboard: sign-in refused (unknown or revoked token)")
             return self._sign_in_form(request, target, "That token is unknown or revoked.", 401)

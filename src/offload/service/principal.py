@@ -33,3 +33,7 @@ class Principal:
 
     def scoped(self, key: str) -> str:
         return self.key_prefix + key
+
+
+# Who a visitor is when a server runs without authentication (the --no-auth dev mode).
+DEV_PRINCIPAL = Principal("anonymous", admin=True)

@@ -122,7 +122,7 @@ def create_app(app: App, config: WebConfig | None = None) -> Starlette:
             if starlette.state.worker is not None:
                 await asyncio.to_thread(starlette.state.worker.stop, app.settings.grace_s)
 
-    dashboard = ServeDashboard(server)
+    dashboard = ServeDashboard(app, server.tokens, server.limiter, auth=config.auth, session_s=config.session_s)
     starlette = Starlette(
         routes=[*routes(), *dashboard.routes()],
         middleware=[Middleware(BodyLimit, limit=server.body_limit, drain=config.max_drain)],

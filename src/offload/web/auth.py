@@ -9,10 +9,9 @@ from collections.abc import Mapping
 
 from ..dashboard.sessions import SESSION_COOKIE, cookie_name, signed_in
 from ..service import AuthenticationFailed, Principal, TokenService
+from ..service.principal import DEV_PRINCIPAL
 
 log = logging.getLogger(__name__)
-
-DEV_PRINCIPAL = Principal("anonymous", admin=True)
 
 
 def bearer(headers: Mapping[str, str], query: Mapping[str, str] | None = None) -> str | None:

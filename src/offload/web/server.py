@@ -20,7 +20,8 @@ from ..service import JobService, Principal, TokenService, views
 from ..service.health import HealthCheck
 from ..service.hub import EventHub
 from ..service.limits import RateLimiter, StreamSlots
-from .auth import DEV_PRINCIPAL, Authenticator, bearer
+from ..service.principal import DEV_PRINCIPAL
+from .auth import Authenticator, bearer
 from .config import WebConfig
 
 
